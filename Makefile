@@ -1,0 +1,38 @@
+# grasp-bench: `make run` for the main job, `make test` for the test suite.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+H       ?= 60
+
+.PHONY: install run test lint bench checkpoints sweep clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt torch==2.13.0
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+run: install
+	$(BIN)/grasp-bench run --horizon $(H)
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/grasp-bench bench
+
+checkpoints: install
+	$(BIN)/grasp-bench checkpoints
+
+sweep: install
+	$(BIN)/grasp-bench sweep --horizons 40,50,60,70,80
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,196 @@
+"""Trajectory collection with the scripted behaviour policies, and the dataset format.
+
+Dataset file (``.npz``, written atomically):
+
+- ``states``   float64 ``(sum_i (L_i + 1), S)``: every episode's states, start included;
+- ``actions``  float32 ``(sum_i L_i, A)``: env actions, in [-1, 1];
+- ``lengths``  int64 ``(N,)``: steps L_i of each episode (its boundaries);
+- ``seeds``    int64 ``(N,)``: the seed of each episode (env reset and policy);
+- ``meta``     JSON string: env id and kwargs, split, policy settings, package version.
+
+Episode ``i`` is fully determined by its seed, so a collection is identical whatever the
+number of worker processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from grasp_bench import __version__
+from grasp_bench.errors import UserError
+from grasp_bench.seeds import SPLITS
+from grasp_bench.tasks import Task, get_task
+
+
+@dataclass(frozen=True)
+class Trajectories:
+    """A set of episodes, stored flat (see the module docstring)."""
+
+    states: np.ndarray
+    actions: np.ndarray
+    lengths: np.ndarray
+    seeds: np.ndarray
+    meta: dict
+
+    @property
+    def state_offsets(self) -> np.ndarray:
+        """Index of each episode's first state in ``states``."""
+        return np.concatenate([[0], np.cumsum(self.lengths + 1)[:-1]]).astype(np.int64)
+
+    @property
+    def action_offsets(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)
+
+    def episode(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """States ``(L+1, S)`` and actions ``(L, A)`` of episode ``i``."""
+        s0, a0, n = self.state_offsets[i], self.action_offsets[i], self.lengths[i]
+        return self.states[s0 : s0 + n + 1], self.actions[a0 : a0 + n]
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_suffix(".npz")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.stem + ".tmp.npz")
+        np.savez_compressed(
+            tmp,
+            states=self.states,
+            actions=self.actions,
+            lengths=self.lengths,
+            seeds=self.seeds,
+            meta=np.array(json.dumps(self.meta)),
+        )
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Trajectories:
+        path = Path(path)
+        if not path.exists():
+            raise UserError(f"dataset {path} not found (make one with `grasp-bench collect`)")
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                data = cls(
+                    states=f["states"],
+                    actions=f["actions"],
+                    lengths=f["lengths"],
+                    seeds=f["seeds"],
+                    meta=json.loads(str(f["meta"])),
+                )
+        except (OSError, ValueError, KeyError, EOFError) as e:
+            raise UserError(f"dataset {path} is not a grasp-bench dataset ({e})") from None
+        if data.states.shape[0] != int(data.lengths.sum()) + len(data.lengths):
+            raise UserError(f"dataset {path} is inconsistent: states do not match lengths")
+        return data
+
+
+def collect_episode(task: Task, seed: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Run the task's behaviour policy for ``steps`` env steps from ``reset(seed=seed)``.
+
+    Returns states ``(steps + 1, S)`` and actions ``(steps, A)``.
+    """
+    env = task.make_env()
+    rng = np.random.default_rng(seed)
+    state, _ = env.reset(seed=seed)
+    policy = task.make_policy(env, rng)
+    states = [env.get_state()]
+    actions = []
+    for _ in range(steps):
+        a = np.asarray(policy(env.get_state()), dtype=np.float32)
+        env.step(a)
+        actions.append(a)
+        states.append(env.get_state())
+    env.close()
+    return np.asarray(states, np.float64), np.asarray(actions, np.float32)
+
+
+def _collect_one(args: tuple[str, dict, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    name, layout, seed, steps = args
+    return collect_episode(get_task(name, **layout), seed, steps)
+
+
+def collect(
+    task: Task,
+    *,
+    episodes: int,
+    steps: int,
+    split: str = "train",
+    seed: int = 0,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Trajectories:
+    """Collect ``episodes`` episodes of ``steps`` env steps, seeds from ``split``.
+
+    Episode ``i`` uses seed ``SPLITS[split].start + seed + i``; ``progress(n)`` is called
+    with the number of episodes finished so far.
+    """
+    if episodes <= 0 or steps <= 0:
+        raise UserError(f"episodes and steps must be positive (got {episodes}, {steps})")
+    if split not in SPLITS:
+        raise UserError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+    seeds = SPLITS[split].seeds(seed, episodes)
+    workers = max(1, min(workers or os.cpu_count() or 1, episodes))
+    jobs = [(task.name, task.env_kwargs, s, steps) for s in seeds]
+    results: list[tuple[np.ndarray, np.ndarray]] = []
+    if workers == 1:
+        for j in jobs:
+            results.append(_collect_one(j))
+            if progress:
+                progress(len(results))
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for r in pool.map(_collect_one, jobs, chunksize=max(1, episodes // (8 * workers))):
+                results.append(r)
+                if progress:
+                    progress(len(results))
+    meta = {
+        "env_id": task.env_id,
+        "env_kwargs": task.env_kwargs,
+        "task": task.name,
+        "split": split,
+        "seed_offset": seed,
+        "episodes": episodes,
+        "steps": steps,
+        "policy": task.policy_description,
+        "grasp_bench_version": __version__,
+    }
+    return Trajectories(
+        states=np.concatenate([r[0] for r in results]),
+        actions=np.concatenate([r[1] for r in results]),
+        lengths=np.full(episodes, steps, dtype=np.int64),
+        seeds=np.asarray(seeds, dtype=np.int64),
+        meta=meta,
+    )
+
+
+def model_windows(
+    data: Trajectories, frameskip: int, steps: int, stride: int = 1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cut episodes into training windows of ``steps`` model steps.
+
+    Returns:
+        s0 ``(M, S)``, actions ``(M, steps, frameskip * A)``, targets ``(M, steps, S)``:
+        the env state every ``frameskip`` env steps after ``s0``.
+    """
+    span = frameskip * steps
+    starts_s, starts_a = [], []
+    for off_s, off_a, n in zip(data.state_offsets, data.action_offsets, data.lengths, strict=True):
+        idx = np.arange(0, n - span + 1, stride)
+        starts_s.append(off_s + idx)
+        starts_a.append(off_a + idx)
+    s_idx, a_idx = np.concatenate(starts_s), np.concatenate(starts_a)
+    A = data.actions.shape[1]
+    acts = data.actions[a_idx[:, None] + np.arange(span)[None]]  # (M, span, A)
+    acts = acts.reshape(len(a_idx), steps, frameskip * A)
+    targets = data.states[s_idx[:, None] + frameskip * np.arange(1, steps + 1)[None]]
+    return data.states[s_idx], acts, targets

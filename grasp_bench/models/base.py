@@ -1,0 +1,43 @@
+"""The world-model contract that every planner relies on.
+
+Planners see only this protocol and tensors: never pymunk, never the simulator.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import torch
+
+#: Every action entry of every env lies in [ACTION_LOW, ACTION_HIGH] (relative-target
+#: convention of DINO-WM, shared by Push-T and BallNav); a model action stacks
+#: ``frameskip`` env actions, so the same bounds hold per entry.
+ACTION_LOW = -1.0
+ACTION_HIGH = 1.0
+
+
+@runtime_checkable
+class WorldModel(Protocol):
+    """A learned transition model F in a latent space.
+
+    Attributes:
+        frameskip: env steps per model step (k).
+        action_dim: k * env action dim (A).
+        latent_dim: size of the latent state (D).
+    """
+
+    frameskip: int
+    action_dim: int
+    latent_dim: int
+
+    def encode(self, state: torch.Tensor) -> torch.Tensor:
+        """Env state ``(..., S)`` -> latent ``(..., D)``."""
+        ...
+
+    def step(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """One model step. ``z (..., D)``, ``a (..., A)`` with any shared leading dims -> ``(..., D)``."""
+        ...
+
+    def rollout(self, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """Serial rollout. ``z0 (B, D)``, ``actions (B, T, A)`` -> ``(B, T+1, D)`` (z0 first)."""
+        ...

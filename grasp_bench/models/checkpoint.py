@@ -1,0 +1,104 @@
+"""Checkpoints: weights (``NAME.pt``) beside a JSON manifest (``NAME.json``).
+
+The manifest records what the weights are (env id and kwargs, frameskip, architecture,
+normalization lives in the weights as buffers), how they were made (data seeds,
+training config and time) and how good they are (validation errors), plus the sha256
+of the weights file, which :func:`load_checkpoint` checks before unpickling anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from grasp_bench.errors import UserError
+from grasp_bench.models.mlp import MLPConfig, StateMLP
+
+FORMAT = "grasp-bench-checkpoint/1"
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def manifest_path(path: Path) -> Path:
+    return Path(path).with_suffix(".json")
+
+
+def save_checkpoint(model: StateMLP, path: str | Path, manifest: dict[str, Any]) -> dict:
+    """Write ``path`` (weights, ``.pt``) and its manifest atomically; returns the manifest."""
+    path = Path(path).with_suffix(".pt")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+    full = {
+        "format": FORMAT,
+        "architecture": {"class": "StateMLP", **model.config.to_dict()},
+        **manifest,
+        "weights": path.name,
+        "sha256": sha256_file(path),
+        "bytes": path.stat().st_size,
+    }
+    mtmp = manifest_path(path).with_name(path.stem + ".json.tmp")
+    mtmp.write_text(json.dumps(full, indent=2, sort_keys=False) + "\n")
+    os.replace(mtmp, manifest_path(path))
+    return full
+
+
+def read_manifest(path: str | Path) -> dict:
+    """Read and check the manifest of checkpoint ``path`` (``.pt`` or ``.json``)."""
+    mpath = manifest_path(Path(path))
+    if not mpath.exists():
+        raise UserError(f"checkpoint manifest {mpath} not found")
+    try:
+        manifest = json.loads(mpath.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"checkpoint manifest {mpath} is not valid JSON ({e.msg})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise UserError(f"{mpath} is not a grasp-bench checkpoint manifest (format {FORMAT})")
+    return manifest
+
+
+def load_checkpoint(
+    path: str | Path, *, env_id: str | None = None, device: str | torch.device = "cpu"
+) -> tuple[StateMLP, dict]:
+    """Load a checkpoint, refusing corrupt, foreign or misshapen files with a one-line error.
+
+    Args:
+        path: the ``.pt`` weights file (its manifest is the ``.json`` beside it).
+        env_id: if given, the env the checkpoint must have been trained for.
+    Returns:
+        (model in eval mode on ``device``, manifest)
+    """
+    wpath = Path(path).with_suffix(".pt")
+    manifest = read_manifest(wpath)
+    if not wpath.exists():
+        raise UserError(f"checkpoint weights {wpath} not found")
+    if env_id is not None and manifest.get("env_id") != env_id:
+        raise UserError(
+            f"checkpoint {wpath} is for {manifest.get('env_id')!r}, not {env_id!r}"
+        )
+    digest = sha256_file(wpath)
+    if digest != manifest.get("sha256"):
+        raise UserError(f"checkpoint {wpath} is corrupt: sha256 differs from its manifest")
+    try:
+        arch = dict(manifest["architecture"])
+        arch.pop("class", None)
+        model = StateMLP(MLPConfig.from_dict(arch))
+        state = torch.load(wpath, map_location="cpu", weights_only=True)
+        model.load_state_dict(state, strict=True)
+    except (KeyError, TypeError, RuntimeError, EOFError, OSError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UserError(f"checkpoint {wpath} does not match its manifest: {first}") from None
+    return model.to(device).eval(), manifest

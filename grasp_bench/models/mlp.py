@@ -1,0 +1,121 @@
+"""State-based world model: a residual MLP on normalized features.
+
+The latent ``z`` is the env state turned into features (each angle as cos/sin) and
+standardized with statistics of the training data, so ``D = S + len(angle_indices)``.
+One model step covers ``frameskip`` env steps; its action is the ``k`` env actions
+stacked, ``A = k * env_action_dim``.  The network predicts the change of ``z``::
+
+    z' = z + delta_scale * MLP([z, a])
+
+where ``delta_scale`` (D,) is the standard deviation of the normalized one-step
+change in the training data, so the network's outputs are of order one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class MLPConfig:
+    """Architecture of :class:`StateMLP` (stored in every checkpoint manifest)."""
+
+    state_dim: int
+    env_action_dim: int
+    angle_indices: tuple[int, ...] = ()
+    frameskip: int = 5  # DINO-WM and the GRASP paper use frameskip 5 on Push-T
+    hidden: int = 256
+    layers: int = 3
+
+    @property
+    def latent_dim(self) -> int:
+        return self.state_dim + len(self.angle_indices)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["angle_indices"] = list(self.angle_indices)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> MLPConfig:
+        return cls(**{**d, "angle_indices": tuple(d.get("angle_indices", ()))})
+
+
+class StateMLP(nn.Module):
+    """Residual MLP world model implementing :class:`~grasp_bench.models.base.WorldModel`."""
+
+    def __init__(self, config: MLPConfig):
+        super().__init__()
+        self.config = config
+        self.frameskip = config.frameskip
+        self.action_dim = config.frameskip * config.env_action_dim
+        self.latent_dim = config.latent_dim
+        D, A, H = self.latent_dim, self.action_dim, config.hidden
+        dims = [D + A] + [H] * config.layers
+        layers: list[nn.Module] = []
+        for d_in, d_out in zip(dims[:-1], dims[1:], strict=True):
+            layers += [nn.Linear(d_in, d_out), nn.SiLU()]
+        layers.append(nn.Linear(H, D))
+        self.net = nn.Sequential(*layers)
+        nn.init.zeros_(self.net[-1].weight)
+        nn.init.zeros_(self.net[-1].bias)
+        self.register_buffer("feat_mean", torch.zeros(D))
+        self.register_buffer("feat_std", torch.ones(D))
+        self.register_buffer("delta_scale", torch.ones(D))
+        keep = [i for i in range(config.state_dim) if i not in config.angle_indices]
+        self._keep = keep
+
+    # -- features ---------------------------------------------------------------------------
+    def features(self, state: torch.Tensor) -> torch.Tensor:
+        """Raw state ``(..., S)`` -> unnormalized features ``(..., D)``: [non-angles, cos, sin]."""
+        state = state.to(self.feat_mean.dtype)
+        parts = [state[..., self._keep]]
+        if self.config.angle_indices:
+            ang = state[..., list(self.config.angle_indices)]
+            parts += [torch.cos(ang), torch.sin(ang)]
+        return torch.cat(parts, dim=-1)
+
+    def encode(self, state: torch.Tensor) -> torch.Tensor:
+        """Env state ``(..., S)`` -> latent ``(..., D)``."""
+        return (self.features(state) - self.feat_mean) / self.feat_std
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Latent ``(..., D)`` -> env state ``(..., S)`` (angles via atan2, in [0, 2pi))."""
+        f = z * self.feat_std + self.feat_mean
+        n_keep, n_ang = len(self._keep), len(self.config.angle_indices)
+        out = f.new_empty(*f.shape[:-1], self.config.state_dim)
+        out[..., self._keep] = f[..., :n_keep]
+        if n_ang:
+            cos, sin = f[..., n_keep : n_keep + n_ang], f[..., n_keep + n_ang :]
+            out[..., list(self.config.angle_indices)] = torch.remainder(
+                torch.atan2(sin, cos), 2 * torch.pi
+            )
+        return out
+
+    # -- dynamics ---------------------------------------------------------------------------
+    def step(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """``z (..., D)``, ``a (..., A)`` (leading dims broadcast) -> ``z' (..., D)``."""
+        lead = torch.broadcast_shapes(z.shape[:-1], a.shape[:-1])
+        z = z.expand(*lead, z.shape[-1])
+        a = a.to(z.dtype).expand(*lead, a.shape[-1])
+        return z + self.delta_scale * self.net(torch.cat([z, a], dim=-1))
+
+    def rollout(self, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """``z0 (B, D)``, ``actions (B, T, A)`` -> ``(B, T+1, D)``, z0 first."""
+        zs = [z0]
+        for t in range(actions.shape[-2]):
+            zs.append(self.step(zs[-1], actions[..., t, :]))
+        return torch.stack(zs, dim=-2)
+
+    # -- normalization ----------------------------------------------------------------------
+    @torch.no_grad()
+    def fit_normalization(self, states: torch.Tensor, next_states: torch.Tensor) -> None:
+        """Set feature statistics from training states ``(N, S)`` and their k-step successors."""
+        f = self.features(states)
+        self.feat_mean.copy_(f.mean(0))
+        self.feat_std.copy_(f.std(0).clamp_min(1e-6))
+        dz = self.encode(next_states) - self.encode(states)
+        self.delta_scale.copy_(dz.std(0).clamp_min(1e-6))

@@ -1,0 +1,162 @@
+"""Training a :class:`StateMLP` on collected trajectories, and its accuracy report.
+
+Loss: mean squared error of the predicted latent, in units of the one-step change
+``delta_scale`` (so every feature counts alike), summed over ``rollout_steps`` model
+steps fed back open-loop (``rollout_steps = 1`` is the plain one-step loss; more steps
+train the model to be accurate where planners use it: in long rollouts).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from grasp_bench.data import Trajectories, model_windows
+from grasp_bench.models.mlp import MLPConfig, StateMLP
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 40
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 1e-5
+    rollout_steps: int = 4  # multi-step loss; 1 = one-step loss
+    patience: int = 6  # early stopping: epochs without validation improvement
+    max_windows: int = 400_000  # cap on training windows per epoch (subsampled)
+    seed: int = 0
+
+
+@dataclass
+class TrainResult:
+    model: StateMLP
+    best_epoch: int
+    train_loss: list[float]
+    val_loss: list[float]
+    seconds: float
+
+
+def _tensors(data: Trajectories, k: int, steps: int, device: str):
+    s0, acts, targets = model_windows(data, k, steps)
+    to = lambda x: torch.as_tensor(x, dtype=torch.float32, device=device)  # noqa: E731
+    return to(s0), to(acts), to(targets)
+
+
+def rollout_loss(model: StateMLP, s0, acts, targets) -> torch.Tensor:
+    """Open-loop multi-step loss. ``s0 (N, S)``, ``acts (N, R, A)``, ``targets (N, R, S)``."""
+    z = model.encode(s0)
+    z_true = model.encode(targets)
+    loss = 0.0
+    for r in range(acts.shape[1]):
+        z = model.step(z, acts[:, r])
+        loss = loss + (((z - z_true[:, r]) / model.delta_scale) ** 2).mean()
+    return loss / acts.shape[1]
+
+
+def train_model(
+    train: Trajectories,
+    val: Trajectories,
+    arch: MLPConfig,
+    cfg: TrainConfig = TrainConfig(),
+    *,
+    device: str = "cpu",
+    progress: Callable[[int, float, float], None] | None = None,
+) -> TrainResult:
+    """Train with Adam and a cosine schedule; keep the weights of the best validation epoch.
+
+    ``progress(epoch, train_loss, val_loss)`` is called after every epoch.
+    """
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    t0 = time.perf_counter()
+    model = StateMLP(arch).to(device)
+    s0, acts, targets = _tensors(train, arch.frameskip, cfg.rollout_steps, device)
+    vs0, vacts, vtargets = _tensors(val, arch.frameskip, cfg.rollout_steps, device)
+    model.fit_normalization(s0, targets[:, 0])
+    n = min(len(s0), cfg.max_windows)
+    steps_per_epoch = math.ceil(n / cfg.batch_size)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs * steps_per_epoch)
+    best = (math.inf, 0, {k_: v.clone() for k_, v in model.state_dict().items()})
+    train_hist, val_hist = [], []
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        perm = torch.randperm(len(s0), generator=gen)[:n].to(device)
+        total = 0.0
+        for i in range(steps_per_epoch):
+            idx = perm[i * cfg.batch_size : (i + 1) * cfg.batch_size]
+            loss = rollout_loss(model, s0[idx], acts[idx], targets[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item() * len(idx)
+        train_hist.append(total / n)
+        val_hist.append(evaluate_loss(model, vs0, vacts, vtargets))
+        if progress:
+            progress(epoch, train_hist[-1], val_hist[-1])
+        if val_hist[-1] < best[0]:
+            best = (val_hist[-1], epoch, {k_: v.clone() for k_, v in model.state_dict().items()})
+        elif epoch - best[1] >= cfg.patience:
+            break
+    model.load_state_dict(best[2])
+    model.eval()
+    return TrainResult(model, best[1], train_hist, val_hist, time.perf_counter() - t0)
+
+
+@torch.no_grad()
+def evaluate_loss(model: StateMLP, s0, acts, targets, batch: int = 8192) -> float:
+    model.eval()
+    total = 0.0
+    for i in range(0, len(s0), batch):
+        sl = slice(i, i + batch)
+        total += rollout_loss(model, s0[sl], acts[sl], targets[sl]).item() * len(s0[sl])
+    return total / len(s0)
+
+
+def _wrap(x: np.ndarray) -> np.ndarray:
+    return np.abs((x + np.pi) % (2 * np.pi) - np.pi)
+
+
+@torch.no_grad()
+def open_loop_errors(
+    model: StateMLP,
+    data: Trajectories,
+    horizons: tuple[int, ...],
+    metrics: dict[str, tuple[int, ...]],
+    angle_indices: tuple[int, ...] = (),
+) -> dict[str, dict[str, float]]:
+    """Open-loop prediction error of the model against recorded simulator trajectories.
+
+    For every horizon ``H`` (env steps, a multiple of the frameskip), the model is rolled
+    out ``H / k`` steps from each window start with the recorded actions and decoded;
+    each metric is the L2 error over its state indices (wrapped for angles), in physical
+    units. Returns ``{f"H{H}": {metric: median, f"{metric}_p90": 90th percentile}}``.
+    """
+    k = model.frameskip
+    out: dict[str, dict[str, float]] = {}
+    for h in horizons:
+        s0, acts, targets = model_windows(data, k, h // k, stride=10)
+        z = model.encode(torch.as_tensor(s0, dtype=torch.float32))
+        pred = model.decode(model.rollout(z, torch.as_tensor(acts))[:, -1]).double().numpy()
+        true = targets[:, -1]
+        row = {}
+        for name, idx in metrics.items():
+            diff = pred[:, list(idx)] - true[:, list(idx)]
+            if all(i in angle_indices for i in idx):
+                err = _wrap(diff).max(axis=1)
+            else:
+                err = np.linalg.norm(diff, axis=1)
+            row[name] = float(np.median(err))
+            row[f"{name}_p90"] = float(np.quantile(err, 0.9))
+        out[f"H{h}"] = row
+    return out
+
+
+def config_dict(cfg: TrainConfig) -> dict:
+    return asdict(cfg)
