@@ -1,0 +1,103 @@
+"""Tests for grasp_bench.report: paper reference, plots and run reports."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from grasp_bench.report import (
+    paper_comparison,
+    paper_reference,
+    plot_anytime,
+    plot_success_vs_horizon,
+    reference_dir,
+    write_report,
+)
+from grasp_bench.results import (
+    EPISODE_COLUMNS,
+    SNAPSHOT_COLUMNS,
+    summarize,
+    write_csv_atomic,
+    write_json_atomic,
+)
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+PUSHT = "grasp_bench/PushT-v0"
+
+
+def make_run(run_dir: Path, env: str = PUSHT) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Write a small synthetic run (2 planners x 2 horizons x 4 episodes) into run_dir."""
+    episodes, snapshots = [], []
+    for planner, p_ok in (("grasp", 0.75), ("cem", 0.25)):
+        for horizon in (40, 60):
+            for ep in range(4):
+                ok = ep < round(4 * p_ok)
+                t = 0.2 * (ep + 1) if ok else math.nan
+                episodes.append((env, "", "mlp", "sha", planner, horizon, ep, ep, ok, ok, t,
+                                 1.0, 30, 0.1, 3.0 if ok else 40.0, 4, "cpu", ""))
+                for it, elapsed in ((10, 0.1), (20, 0.2 * (ep + 1)), (30, 1.0)):
+                    snapshots.append((env, planner, horizon, ep, it, elapsed,
+                                      ok and elapsed >= t, 3.0))
+    ep_df = pd.DataFrame(episodes, columns=list(EPISODE_COLUMNS))
+    snap_df = pd.DataFrame(snapshots, columns=list(SNAPSHOT_COLUMNS))
+    write_csv_atomic(ep_df, run_dir / "episodes.csv")
+    write_csv_atomic(snap_df, run_dir / "snapshots.csv")
+    write_json_atomic({"command": ["grasp-bench", "run"]}, run_dir / "meta.json")
+    return ep_df, snap_df
+
+
+def test_paper_reference_matches_shared_copy() -> None:
+    ref = paper_reference()
+    assert ref.columns.tolist() == ["horizon", "planner", "success", "time_s"]
+    assert len(ref) == 20 and sorted(ref.horizon.unique()) == [40, 50, 60, 70, 80]
+    grasp40 = ref[(ref.horizon == 40) & (ref.planner == "grasp")].iloc[0]
+    assert (grasp40.success, grasp40.time_s) == (59.0, 8.5)
+    assert ref[(ref.horizon == 80) & (ref.planner == "latco")].time_s.isna().all()
+    text = (reference_dir() / "paper_pusht_table.csv").read_text()
+    assert text.startswith("# GRASP paper (arXiv 2602.00475)")
+
+
+def test_plots_write_png(tmp_path: Path) -> None:
+    episodes, snapshots = make_run(tmp_path)
+    plot_success_vs_horizon(summarize(episodes), tmp_path / "a.png")
+    plot_anytime(snapshots, episodes, tmp_path / "b.png")
+    plot_anytime(snapshots.iloc[0:0], None, tmp_path / "empty.png")
+    for name in ("a.png", "b.png", "empty.png"):
+        assert (tmp_path / name).read_bytes()[:8] == PNG_MAGIC
+    assert not list(tmp_path.glob(".*"))
+
+
+def test_write_report_creates_files(tmp_path: Path) -> None:
+    make_run(tmp_path)
+    md = write_report(tmp_path)
+    for name in ("summary.csv", "summary.md", "success_vs_horizon.png", "anytime.png"):
+        assert (tmp_path / name).is_file(), name
+    assert (tmp_path / "summary.md").read_text() == md
+    assert "**75.0% / 0.4s**" in md
+    assert "Comparison with the GRASP paper" not in md
+    assert "Solved within" in md and "![anytime](anytime.png)" in md
+
+
+def test_write_report_paper_section(tmp_path: Path) -> None:
+    make_run(tmp_path)
+    md = write_report(tmp_path, paper=True)
+    assert "Comparison with the GRASP paper" in md
+    section = md.split("Comparison with the GRASP paper")[1]
+    assert "59.0% / 8.5s" in section and "26.2% / 49.1s" in section
+    assert "43.4% / 15.2s" not in section  # H=50 was not run
+    assert "+16.0" in section  # grasp H=40: 75.0% vs 59.0%
+
+
+def test_paper_comparison_ignores_other_envs(tmp_path: Path) -> None:
+    episodes, _ = make_run(tmp_path, env="grasp_bench/BallNav-v0")
+    assert paper_comparison(summarize(episodes)).empty
+    md = write_report(tmp_path, paper=True)
+    assert "No Push-T cell" in md
+
+
+def test_write_report_not_a_run(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not a run directory"):
+        write_report(tmp_path)
