@@ -77,7 +77,7 @@ def _root(
 EnvOpt = Annotated[str, typer.Option("--env", help="Environment: pusht or ballnav.")]
 LayoutOpt = Annotated[
     str | None,
-    typer.Option(help="BallNav layout: open, u_trap (default), wall_gap or maze."),
+    typer.Option(help="BallNav layout: open, u_trap, wall_gap or maze (default)."),
 ]
 DeviceOpt = Annotated[str, typer.Option(help="auto (cuda if available), cpu or cuda.")]
 
@@ -265,7 +265,7 @@ def _print_models(rows) -> None:
     for path, m in rows:
         ol = m.get("validation", {}).get("open_loop", {})
 
-        def fmt(h: str) -> str:
+        def fmt(h: str, ol: dict = ol) -> str:
             return ", ".join(
                 f"{k} {v:.3g}" for k, v in ol.get(h, {}).items() if not k.endswith("_p90")
             )
@@ -276,6 +276,257 @@ def _print_models(rows) -> None:
             f"{m.get('validation', {}).get('loss', float('nan')):.4f}", fmt("H40"), fmt("H80"),
         )
     console.print(table)
+
+
+# -- benchmark ------------------------------------------------------------------------------
+PlannersOpt = Annotated[
+    str, typer.Option(help="Comma-separated planners (see `grasp-bench planners`).")
+]
+EpisodesOpt = Annotated[
+    int | None,
+    typer.Option(help="Problems per cell (default: 20 on CPU, 100 on CUDA)."),
+]
+SeedOpt = Annotated[int, typer.Option(help="Planner seed (problems always use evaluation seeds).")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a planner field: planner.field=value (repeatable)."),
+]
+BatchOpt = Annotated[
+    int | None, typer.Option(help="Problems planned together (default: all of a cell).")
+]
+SnapshotsOpt = Annotated[
+    int, typer.Option(help="Plan snapshots replayed per episode for time-to-success.")
+]
+CheckpointOpt = Annotated[
+    Path | None, typer.Option(help="World-model checkpoint (default: the shipped one).")
+]
+OutOpt = Annotated[
+    Path | None, typer.Option(help="Run directory (default: results/runs/<time>-<name>).")
+]
+
+
+def _parse_ints(text: str, what: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise UserError(f"--{what} must be comma-separated integers (got {text!r})") from None
+    if not values:
+        raise UserError(f"--{what} is empty")
+    return values
+
+
+def _options(env, layout, planners, horizons, episodes, seed, device, batch_size, snapshots,
+             overrides, checkpoint):
+    from grasp_bench.devices import resolve_device
+    from grasp_bench.sweep import SweepOptions
+
+    if episodes is None:
+        episodes = 100 if resolve_device(device).type == "cuda" else 20
+    if snapshots <= 0:
+        raise UserError(f"--snapshots must be positive (got {snapshots})")
+    return SweepOptions(
+        env=env, layout=layout,
+        planners=tuple(p.strip() for p in planners.split(",") if p.strip()),
+        horizons=horizons, episodes=episodes, seed=seed, device=device,
+        batch_size=batch_size, snapshots=snapshots, overrides=tuple(overrides or ()),
+        checkpoint=str(checkpoint) if checkpoint else None,
+    )
+
+
+def _execute(prep, run_dir: Path) -> None:
+    from grasp_bench.results import paper_table_markdown
+    from grasp_bench.sweep import run_sweep
+
+    opts = prep.options
+    console.print(
+        f"[bold]{prep.task.tag}[/] model {prep.checkpoint.name} on {prep.device}, "
+        f"{opts.episodes} problems per cell, H = {', '.join(map(str, opts.horizons))} "
+        f"-> {run_dir}"
+    )
+    with progress_bar() as bar:
+
+        def start(planner: str, h: int, n: int):
+            t = bar.add_task(f"{planner:>6} H={h}", total=n)
+            return lambda k: bar.update(t, completed=k)
+
+        try:
+            summary = run_sweep(prep, run_dir, on_cell_start=start)
+        except KeyboardInterrupt:
+            bar.stop()
+            err_console.print(f"interrupted: resume with `grasp-bench sweep --resume {run_dir}`")
+            raise typer.Exit(130) from None
+    _print_summary(summary)
+    console.print(paper_table_markdown(summary), markup=False, highlight=False)
+    console.print(f"results in {run_dir}")
+
+
+def _print_summary(summary) -> None:
+    import math
+
+    table = Table(title="Success in the simulator (95% Wilson CI) and median time-to-success")
+    for col in ("env", "H", "planner", "n", "success", "95% CI", "median t (s)",
+                "model success", "plan time (s)"):
+        table.add_column(col, justify="right" if col not in ("env", "planner") else "left")
+    for r in summary.itertuples():
+        t = r.median_time_to_success_s
+        table.add_row(
+            r.env, str(r.horizon), r.planner, str(r.n), f"{100 * r.success_rate:.1f}%",
+            f"[{100 * r.ci_low:.1f}, {100 * r.ci_high:.1f}]",
+            "-" if math.isnan(t) else f"{t:.2f}", f"{100 * r.success_model_rate:.1f}%",
+            f"{r.mean_planning_time_s:.2f}",
+        )
+    console.print(table)
+
+
+@app.command()
+@user_errors
+def run(
+    horizon: Annotated[
+        int, typer.Option(help="Env steps from start to goal (a multiple of the frameskip).")
+    ] = 60,
+    env: EnvOpt = "pusht",
+    layout: LayoutOpt = None,
+    planners: PlannersOpt = "cem,gd,latco,grasp",
+    episodes: EpisodesOpt = None,
+    device: DeviceOpt = "auto",
+    seed: SeedOpt = 0,
+    overrides: SetOpt = None,
+    batch_size: BatchOpt = None,
+    snapshots: SnapshotsOpt = 16,
+    checkpoint: CheckpointOpt = None,
+    out: OutOpt = None,
+) -> None:
+    """Plan a problem set at one horizon with each planner; print and save the table."""
+    from grasp_bench.sweep import new_run_dir, prepare
+
+    opts = _options(env, layout, planners, (horizon,), episodes, seed, device, batch_size,
+                    snapshots, overrides, checkpoint)
+    prep = prepare(opts)
+    _execute(prep, new_run_dir(f"run-{prep.task.tag}-H{horizon}", out))
+
+
+@app.command()
+@user_errors
+def sweep(
+    horizons: Annotated[str, typer.Option(help="Comma-separated horizons.")] = "40,50,60,70,80",
+    env: EnvOpt = "pusht",
+    layout: LayoutOpt = None,
+    planners: PlannersOpt = "cem,gd,latco,grasp",
+    episodes: EpisodesOpt = None,
+    device: DeviceOpt = "auto",
+    seed: SeedOpt = 0,
+    overrides: SetOpt = None,
+    batch_size: BatchOpt = None,
+    snapshots: SnapshotsOpt = 16,
+    checkpoint: CheckpointOpt = None,
+    out: OutOpt = None,
+    resume: Annotated[
+        Path | None, typer.Option(help="Finish an interrupted sweep in this run directory.")
+    ] = None,
+) -> None:
+    """Run every (planner, H) cell, each saved as soon as it finishes; resumable."""
+    from grasp_bench.sweep import new_run_dir, options_of_run, prepare
+
+    opts = _options(env, layout, planners, _parse_ints(horizons, "horizons"), episodes, seed,
+                    device, batch_size, snapshots, overrides, checkpoint)
+    if resume is not None:
+        if not resume.is_dir():
+            raise UserError(f"--resume {resume}: no such run directory")
+        old = options_of_run(resume)
+        if old != opts:
+            diff = [k for k, v in opts.to_dict().items() if old.to_dict().get(k) != v]
+            raise UserError(
+                f"--resume {resume} was made with other options ({', '.join(diff)}); "
+                "repeat its original command line"
+            )
+        _execute(prepare(opts), resume)
+        return
+    prep = prepare(opts)
+    _execute(prep, new_run_dir(f"sweep-{prep.task.tag}", out))
+
+
+@app.command()
+@user_errors
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    paper: Annotated[bool, typer.Option(help="Put the paper's Table 1 beside the run.")] = False,
+) -> None:
+    """Regenerate a run's tables and plots (summary.csv, summary.md, PNGs)."""
+    from grasp_bench.report import write_report
+
+    md = write_report(run_dir, paper=paper)
+    console.print(md, markup=False, highlight=False)
+
+
+@app.command()
+@user_errors
+def check(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    baseline: Annotated[Path, typer.Option(help="Baseline summary.csv.")],
+    alpha: Annotated[float, typer.Option(help="Significance level of the drop test.")] = 0.05,
+) -> None:
+    """Compare success rates with a baseline; exit 1 on a significant drop.
+
+    Test: one-sided pooled two-proportion z-test per (env, planner, H), H1: the run's
+    success rate is below the baseline's.
+    """
+    from grasp_bench.results import compare_to_baseline, load_run, load_summary, summarize
+
+    if not 0 < alpha < 1:
+        raise UserError(f"--alpha must be in (0, 1) (got {alpha})")
+    episodes, _, _ = load_run(run_dir)
+    table = compare_to_baseline(summarize(episodes), load_summary(baseline), alpha=alpha)
+    out = Table(title=f"Regression check against {baseline} (alpha {alpha})")
+    for col in table.columns:
+        out.add_column(str(col))
+    for row in table.itertuples(index=False):
+        out.add_row(*(f"{v:.3g}" if isinstance(v, float) else str(v) for v in row))
+    console.print(out)
+    dropped = table["drop"].astype(bool) | (table.get("status", "") == "missing")
+    if dropped.any():
+        err_console.print(f"regression: {int(dropped.sum())} cell(s) dropped significantly")
+        raise typer.Exit(1)
+    console.print("no significant drop")
+
+
+# -- planners and speed ---------------------------------------------------------------------
+@app.command()
+@user_errors
+def planners() -> None:
+    """List the planners with every config field, its default and where it comes from."""
+    from grasp_bench.planners import REGISTRY, describe_registry
+
+    table = Table(title=f"{len(REGISTRY)} planners (override with --set planner.field=value)")
+    for col in ("planner", "field", "type", "default", "source / meaning"):
+        table.add_column(col, overflow="fold")
+    last = None
+    for row in describe_registry():
+        table.add_row(row.planner if row.planner != last else "", row.field, row.type,
+                      str(row.default), row.help)
+        last = row.planner
+    console.print(table)
+
+
+@app.command()
+@user_errors
+def bench(
+    device: DeviceOpt = "auto",
+    env_steps: Annotated[int, typer.Option(help="Env steps per throughput measurement.")] = 3000,
+) -> None:
+    """Speed figures: env steps/s, batch replay, and time per planner iteration."""
+    import subprocess
+
+    from grasp_bench.devices import device_name, resolve_device
+    from grasp_bench.planners.bench import bench_planners, format_rows
+
+    console.rule("environments (single process)")
+    subprocess.run([sys.executable, "-m", "envs.bench", "--steps", str(env_steps)], check=False)
+    devices = [resolve_device("cpu")]
+    if resolve_device(device).type == "cuda":
+        devices.append(resolve_device("cuda"))
+    for dev in devices:
+        console.rule(f"planners on {device_name(dev)}")
+        console.print(format_rows(bench_planners(dev)), markup=False, highlight=False)
 
 
 def main() -> None:

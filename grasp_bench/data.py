@@ -102,11 +102,11 @@ def collect_episode(task: Task, seed: int, steps: int) -> tuple[np.ndarray, np.n
     env = task.make_env()
     rng = np.random.default_rng(seed)
     state, _ = env.reset(seed=seed)
-    policy = task.make_policy(env, rng)
+    policy = task.make_policy(env, env.get_state(), rng)
     states = [env.get_state()]
     actions = []
     for _ in range(steps):
-        a = np.asarray(policy(env.get_state()), dtype=np.float32)
+        a = np.asarray(policy.act(states[-1]), dtype=np.float32)
         env.step(a)
         actions.append(a)
         states.append(env.get_state())

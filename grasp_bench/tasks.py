@@ -6,12 +6,12 @@ the one place where grasp_bench knows env specifics; planners never see any of i
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from envs import DEFAULT_LAYOUT, LAYOUTS
 from grasp_bench.errors import UserError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +27,7 @@ class Task:
     metrics: dict[str, tuple[int, ...]]  # physical-unit error groups: name -> state indices
     layout: str | None = None
     default_layout: str | None = None
-    policy_description: dict = field(default_factory=dict)
+    policy_description: dict = field(default_factory=lambda: dict(BEHAVIOUR))
 
     @property
     def env_kwargs(self) -> dict:
@@ -45,29 +45,26 @@ class Task:
         return CHECKPOINT_DIR / f"{self.tag}.pt"
 
     def make_env(self):
-        import gymnasium
+        """A bare env (no gymnasium wrappers) with this task's kwargs."""
+        from envs import make_env
 
-        import envs  # noqa: F401  (registers the ids)
+        return make_env(self.env_id, **self.env_kwargs)
 
-        return gymnasium.make(self.env_id, **self.env_kwargs).unwrapped
+    def make_policy(self, env, state: np.ndarray, rng: np.random.Generator):
+        """The env's scripted behaviour policy, reset for an episode from ``state``."""
+        from envs import make_policy
 
-    def make_policy(self, env, rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
-        return _POLICIES[self.name](env, rng, self.policy_description)
-
-
-def _pusht_policy(env, rng, desc):
-    from envs import PushTPusher
-
-    return PushTPusher(rng=rng, **desc).act
+        policy = make_policy(env, **self.policy_description)
+        policy.reset(state, rng)
+        return policy
 
 
-def _ballnav_policy(env, rng, desc):
-    from envs import BallNavFollower
-
-    return BallNavFollower(env, rng=rng, **desc).act
-
-
-_POLICIES = {"pusht": _pusht_policy, "ballnav": _ballnav_policy}
+#: Exploration of the behaviour policies: Gaussian action noise and a share of uniform
+#: random actions, for data that covers more than the scripted behaviour.
+BEHAVIOUR = {"noise_std": 0.1, "epsilon": 0.1}
+#: The Push-T pusher at moderate speeds (the env's default goes up to full speed, where
+#: contacts are too violent for an MLP to predict well at k = 5).
+PUSHT_BEHAVIOUR = {**BEHAVIOUR, "speed_range": (0.2, 0.7)}
 
 PUSHT = Task(
     name="pusht",
@@ -75,8 +72,8 @@ PUSHT = Task(
     state_dim=7,
     angle_indices=(4,),
     metrics={"block_pos_px": (2, 3), "block_angle_rad": (4,), "agent_pos_px": (0, 1)},
+    policy_description=PUSHT_BEHAVIOUR,
 )
-BALLNAV_LAYOUTS = ("open", "u_trap", "wall_gap", "maze")
 
 
 def ballnav(layout: str | None = None) -> Task:
@@ -86,8 +83,8 @@ def ballnav(layout: str | None = None) -> Task:
         state_dim=4,
         angle_indices=(),
         metrics={"ball_pos_px": (0, 1)},
-        layout=layout or "u_trap",
-        default_layout="u_trap",
+        layout=layout or DEFAULT_LAYOUT,
+        default_layout=DEFAULT_LAYOUT,
     )
 
 
@@ -101,9 +98,9 @@ def get_task(name: str, layout: str | None = None) -> Task:
             raise UserError("pusht has no layouts; drop --layout")
         return PUSHT
     if name == "ballnav":
-        if layout is not None and layout not in BALLNAV_LAYOUTS:
+        if layout is not None and layout not in LAYOUTS:
             raise UserError(
-                f"unknown BallNav layout {layout!r}; expected one of {', '.join(BALLNAV_LAYOUTS)}"
+                f"unknown BallNav layout {layout!r}; expected one of {', '.join(LAYOUTS)}"
             )
         return ballnav(layout)
     raise UserError(f"unknown env {name!r}; expected one of {', '.join(TASKS)}")

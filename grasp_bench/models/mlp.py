@@ -5,10 +5,13 @@ standardized with statistics of the training data, so ``D = S + len(angle_indice
 One model step covers ``frameskip`` env steps; its action is the ``k`` env actions
 stacked, ``A = k * env_action_dim``.  The network predicts the change of ``z``::
 
-    z' = z + delta_scale * MLP([z, a])
+    z' = z + delta_scale * (MLP([z, a]) + L [z, a])
 
 where ``delta_scale`` (D,) is the standard deviation of the normalized one-step
-change in the training data, so the network's outputs are of order one.
+change in the training data, so the network's outputs are of order one, and ``L`` is
+a linear map beside the MLP: the agent's PD dynamics are exactly linear in its state and
+actions, and the skip lets the MLP spend itself on contacts (it cut the open-loop agent
+error several-fold in our runs).
 """
 
 from __future__ import annotations
@@ -60,8 +63,10 @@ class StateMLP(nn.Module):
             layers += [nn.Linear(d_in, d_out), nn.SiLU()]
         layers.append(nn.Linear(H, D))
         self.net = nn.Sequential(*layers)
-        nn.init.zeros_(self.net[-1].weight)
-        nn.init.zeros_(self.net[-1].bias)
+        self.linear = nn.Linear(D + A, D)
+        for layer in (self.net[-1], self.linear):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
         self.register_buffer("feat_mean", torch.zeros(D))
         self.register_buffer("feat_std", torch.ones(D))
         self.register_buffer("delta_scale", torch.ones(D))
@@ -101,7 +106,8 @@ class StateMLP(nn.Module):
         lead = torch.broadcast_shapes(z.shape[:-1], a.shape[:-1])
         z = z.expand(*lead, z.shape[-1])
         a = a.to(z.dtype).expand(*lead, a.shape[-1])
-        return z + self.delta_scale * self.net(torch.cat([z, a], dim=-1))
+        x = torch.cat([z, a], dim=-1)
+        return z + self.delta_scale * (self.net(x) + self.linear(x))
 
     def rollout(self, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """``z0 (B, D)``, ``actions (B, T, A)`` -> ``(B, T+1, D)``, z0 first."""

@@ -1,0 +1,181 @@
+"""Simulator throughput and scripted-policy figures: ``python -m envs.bench``.
+
+Prints env steps per second, single process:
+
+* ``step()``: the gymnasium step with reward and info (Push-T computes the
+  shapely coverage), driven by random actions;
+* ``step()+policy``: the same with the scripted policy choosing the actions
+  (contact-heavy for Push-T);
+* ``replay``: :func:`envs.replay.replay` of a batch of N x H actions recorded
+  from the scripted policy (no reward bookkeeping), optionally with
+  ``--workers``;
+
+and with ``--policies`` the Push-T pusher's block-motion fraction and, per
+BallNav layout, how often the straight line to a goal H steps ahead is
+blocked and how often a greedy controller reaches that goal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import numpy as np
+
+from envs.ballnav import BallNavEnv
+from envs.base import PymunkEnv
+from envs.layouts import DEFAULT_LAYOUT, LAYOUTS
+from envs.policies import BallNavFollower, PushTPusher, make_policy
+from envs.pusht import PushTEnv
+from envs.replay import replay
+
+
+def bench_step(env: PymunkEnv, n: int, seed: int = 0, policy: bool = False) -> float:
+    """Env steps per second of ``env.step`` (random or scripted actions)."""
+    rng = np.random.default_rng(seed)
+    state, _ = env.reset(seed=seed)
+    pol = make_policy(env) if policy else None
+    if pol is not None:
+        pol.reset(state, rng)
+    actions = rng.uniform(-1.0, 1.0, size=(n, 2))
+    t0 = time.perf_counter()
+    for i in range(n):
+        action = pol.act(state) if pol is not None else actions[i]
+        state, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            state, _ = env.reset()
+            if pol is not None:
+                pol.reset(state, rng)
+    return n / (time.perf_counter() - t0)
+
+
+def record(env: PymunkEnv, n: int, horizon: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` start states and ``(n, horizon, 2)`` scripted actions from them."""
+    rng = np.random.default_rng(seed)
+    starts = np.empty((n, env.state_dim))
+    actions = np.empty((n, horizon, 2))
+    for i in range(n):
+        state, _ = env.reset(seed=seed + i)
+        pol = make_policy(env)
+        pol.reset(state, rng)
+        starts[i] = state
+        for t in range(horizon):
+            actions[i, t] = pol.act(state)
+            state, *_ = env.step(actions[i, t])
+    return starts, actions
+
+
+def bench_replay(env: PymunkEnv, n: int, horizon: int, workers: int) -> float:
+    """Env steps per second of :func:`replay` on ``n x horizon`` scripted actions."""
+    starts, actions = record(env, n, horizon)
+    t0 = time.perf_counter()
+    replay(env, starts, actions, workers=workers)
+    return n * horizon / (time.perf_counter() - t0)
+
+
+def pusher_motion(episodes: int, steps: int, seed: int = 0) -> float:
+    """Fraction of env steps in which the pusher moves the block (> 0.5 px or > 0.01 rad)."""
+    env = PushTEnv()
+    rng = np.random.default_rng(seed)
+    moved = 0
+    for ep in range(episodes):
+        state, _ = env.reset(seed=seed + ep)
+        pol = PushTPusher()
+        pol.reset(state, rng)
+        for _ in range(steps):
+            nxt, *_ = env.step(pol.act(state))
+            dpos = math.hypot(nxt[2] - state[2], nxt[3] - state[3])
+            dang = abs((nxt[4] - state[4] + math.pi) % (2 * math.pi) - math.pi)
+            moved += dpos > 0.5 or dang > 0.01
+            state = nxt
+    return moved / (episodes * steps)
+
+
+def ballnav_layout_stats(
+    layout: str, episodes: int, steps: int, horizons: tuple[int, ...], seed: int = 0
+) -> dict[int, tuple[float, float]]:
+    """Per horizon H: (fraction of blocked straight lines, greedy success rate).
+
+    Start/goal pairs are (s_t, s_{t+H}) along follower trajectories (the way
+    problems are made); the greedy controller steps ``a = clip((g - p) / 100)``
+    for H steps from s_t.
+    """
+    env = BallNavEnv(layout)
+    rng = np.random.default_rng(seed)
+    pairs: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {h: [] for h in horizons}
+    for ep in range(episodes):
+        state, _ = env.reset(seed=seed + ep)
+        pol = BallNavFollower(layout)
+        pol.reset(state, rng)
+        traj = [state]
+        for _ in range(steps):
+            state, *_ = env.step(pol.act(state))
+            traj.append(state)
+        for h in horizons:
+            for t0 in range(0, steps - h + 1, 20):
+                pairs[h].append((traj[t0], traj[t0 + h]))
+    out = {}
+    for h, pr in pairs.items():
+        starts = np.array([a for a, _ in pr])
+        goals = np.array([b for _, b in pr])
+        blocked = env.layout.straight_line_blocked(starts, goals)
+        ok = 0
+        for s0, g in pr:
+            env.set_state(s0)
+            s = s0
+            for _ in range(h):
+                s, *_ = env.step(np.clip((g[:2] - s[:2]) / 100.0, -1.0, 1.0))
+            ok += env.is_success(s, g)
+        out[h] = (float(np.mean(blocked)), ok / len(pr))
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``python -m envs.bench``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=4000, help="env steps per step() figure")
+    parser.add_argument("--batch", type=int, default=64, help="replay rows N")
+    parser.add_argument("--horizon", type=int, default=80, help="replay horizon H")
+    parser.add_argument("--workers", type=int, default=1, help="also time replay with this many")
+    parser.add_argument("--layout", default=DEFAULT_LAYOUT, help="BallNav layout for the timings")
+    parser.add_argument("--policies", action="store_true", help="policy / layout statistics")
+    args = parser.parse_args(argv)
+
+    print(
+        f"env steps per second (single process unless noted; replay of "
+        f"{args.batch} x {args.horizon} scripted actions)"
+    )
+    envs_ = (("PushT-v0", PushTEnv()), (f"BallNav-v0[{args.layout}]", BallNavEnv(args.layout)))
+    for name, env in envs_:
+        rows = [
+            ("step()", bench_step(env, args.steps)),
+            ("step()+policy", bench_step(env, args.steps, policy=True)),
+            ("replay", bench_replay(env, args.batch, args.horizon, 1)),
+        ]
+        if args.workers > 1:
+            rows.append(
+                (
+                    f"replay x{args.workers} (incl. start)",
+                    bench_replay(env, args.batch, args.horizon, args.workers),
+                )
+            )
+        for label, rate in rows:
+            print(f"  {name:20s} {label:26s} {rate:10,.0f} steps/s")
+    if args.policies:
+        print(
+            f"PushTPusher: block moves in {pusher_motion(50, 200):.1%} of env steps "
+            "(50 episodes x 200 steps, > 0.5 px or > 0.01 rad)"
+        )
+        print(
+            "BallNav, pairs (s_t, s_t+H) on follower trajectories: "
+            "straight line blocked / greedy reaches goal"
+        )
+        for layout in LAYOUTS:
+            stats = ballnav_layout_stats(layout, 20, 200, (40, 60, 80))
+            cells = "  ".join(f"H={h}: {b:4.0%} / {g:4.0%}" for h, (b, g) in stats.items())
+            print(f"  {layout:9s} {cells}")
+
+
+if __name__ == "__main__":
+    main()
