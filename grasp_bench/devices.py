@@ -15,7 +15,9 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cpu")
     if name == "cuda" or name.startswith("cuda:"):
         if not torch.cuda.is_available():
-            raise UserError("--device cuda was asked for but CUDA is not available; use --device cpu")
+            raise UserError(
+                "--device cuda was asked for but CUDA is not available; use --device cpu"
+            )
         return torch.device(name)
     raise UserError(f"unknown device {name!r}; expected auto, cpu or cuda")
 

@@ -23,7 +23,11 @@ from grasp_bench.errors import UserError
 from grasp_bench.seeds import SPLITS
 from grasp_bench.tasks import REPO_ROOT, Task
 
-CACHE_DIR = REPO_ROOT / "results" / "cache" / "problems"
+
+def cache_dir() -> Path:
+    """Problem cache: ``$GRASP_BENCH_CACHE/problems``, default ``results/cache/problems``."""
+    root = os.environ.get("GRASP_BENCH_CACHE")
+    return (Path(root) if root else REPO_ROOT / "results" / "cache") / "problems"
 
 
 @dataclass(frozen=True)
@@ -84,12 +88,12 @@ def generate(task: Task, horizon: int, n: int, *, split: str = "evaluation", off
 
 def load_or_generate(
     task: Task, horizon: int, n: int, *, split: str = "evaluation", offset: int = 0,
-    cache_dir: Path | None = CACHE_DIR,
+    cache: bool = True,
 ) -> ProblemSet:
     """:func:`generate`, cached on disk (an ``.npz`` per set, written atomically)."""
-    if cache_dir is None:
+    if not cache:
         return generate(task, horizon, n, split=split, offset=offset)
-    path = Path(cache_dir) / f"{task.tag}-H{horizon}-{split}{offset}-n{n}-v{__version__}.npz"
+    path = cache_dir() / f"{task.tag}-H{horizon}-{split}{offset}-n{n}-v{__version__}.npz"
     if path.exists():
         try:
             with np.load(path, allow_pickle=False) as f:

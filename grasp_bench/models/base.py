@@ -35,7 +35,7 @@ class WorldModel(Protocol):
         ...
 
     def step(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        """One model step. ``z (..., D)``, ``a (..., A)`` with any shared leading dims -> ``(..., D)``."""
+        """One model step: ``z (..., D)``, ``a (..., A)``, shared leading dims -> ``(..., D)``."""
         ...
 
     def rollout(self, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:

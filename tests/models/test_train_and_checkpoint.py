@@ -22,7 +22,8 @@ def test_windows_shapes(toy_data):
 
 def test_training_lowers_validation_loss(toy_data):
     train, val = toy_data
-    result = train_model(train, val, TOY_ARCH, TrainConfig(epochs=8, batch_size=32, lr=3e-3, rollout_steps=2))
+    cfg = TrainConfig(epochs=8, batch_size=32, lr=3e-3, rollout_steps=2)
+    result = train_model(train, val, TOY_ARCH, cfg)
     assert result.val_loss[result.best_epoch - 1] < 0.5 * result.val_loss[0] or (
         min(result.val_loss) < 0.05
     )

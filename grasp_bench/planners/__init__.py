@@ -1,0 +1,56 @@
+"""Planners over world models: one per module, shared protocol and registry in ``base``.
+
+Importing this package registers every planner in :data:`REGISTRY`, in the order
+``cem, gd, latco, grasp, mppi, icem``.
+"""
+
+from grasp_bench.planners import cem, gd, grasp, icem, latco, mppi  # noqa: F401  (registers)
+from grasp_bench.planners.base import (
+    REGISTRY,
+    FieldRow,
+    Planner,
+    PlanResult,
+    apply_overrides,
+    describe_registry,
+    make_planner,
+    parse_overrides,
+    terminal_cost,
+)
+from grasp_bench.planners.cem import CEM, CEMConfig
+from grasp_bench.planners.gd import GD, GDConfig
+from grasp_bench.planners.grasp import GRASP, GRASPConfig
+from grasp_bench.planners.icem import ICEM, ICEMConfig
+from grasp_bench.planners.latco import LatCo, LatCoConfig
+from grasp_bench.planners.mppi import MPPI, MPPIConfig
+
+# Paper order (GRASP Table 1 baselines first, then the extra sampling planners).
+_ORDER = ("cem", "gd", "latco", "grasp", "mppi", "icem")
+_entries = dict(REGISTRY)
+REGISTRY.clear()
+REGISTRY.update({k: _entries[k] for k in _ORDER if k in _entries})
+REGISTRY.update({k: v for k, v in _entries.items() if k not in REGISTRY})
+del _entries
+
+__all__ = [
+    "CEM",
+    "GD",
+    "GRASP",
+    "ICEM",
+    "MPPI",
+    "REGISTRY",
+    "CEMConfig",
+    "FieldRow",
+    "GDConfig",
+    "GRASPConfig",
+    "ICEMConfig",
+    "LatCo",
+    "LatCoConfig",
+    "MPPIConfig",
+    "PlanResult",
+    "Planner",
+    "apply_overrides",
+    "describe_registry",
+    "make_planner",
+    "parse_overrides",
+    "terminal_cost",
+]

@@ -1,0 +1,121 @@
+"""Gradient descent on the open-loop actions through the whole rollout (BPTT), as in DINO-WM.
+
+Algorithm (all B problems batched; shapes in brackets)::
+
+    a <- N(0, 1) clamped to the box (init=randn) or 0 (init=zero)        [B, T, A]
+    repeat iterations times:
+        z_T = F(...F(F(z0, a_1), a_2)..., a_T)       T sequential model.step    [B, D]
+        L = sum_b mean_d (z_T - g)^2                 (DINO-WM's "mse" objective)
+        a <- optimizer step on dL/da                 (backprop through all T steps)
+        a <- a + action_noise * N(0, 1)              (DINO-WM: noise after every step)
+        a <- clamp(a, ACTION_LOW, ACTION_HIGH)
+    return a
+
+Defaults: DINO-WM (Zhou et al. 2024) ``conf/planner/gd.yaml`` -- ``lr: 1``,
+``action_noise: 0.003``, ``sample_type: 'randn'``, ``opt_steps: 1000``, with the plain
+SGD update of ``planning/gd.py`` (``a - lr * grad`` then noise).  The loss is the mean
+over latent dims, summed over problems (DINO-WM's ``loss.mean() * n_evals``) so that
+``lr: 1`` means what it means there; it is ``terminal_cost / D`` summed over B, so its
+minimizer is the shared objective's.  Problems are independent: each one's gradient only
+depends on its own actions, with SGD and Adam alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from grasp_bench.models.base import ACTION_HIGH, ACTION_LOW, WorldModel
+from grasp_bench.planners.base import (
+    FlatAdam,
+    PlanResult,
+    SnapshotCallback,
+    SnapshotRecorder,
+    check_plan_inputs,
+    knob,
+    positive,
+    register,
+    rollout_terminal,
+    terminal_cost,
+)
+
+
+@dataclass(frozen=True)
+class GDConfig:
+    iterations: int = knob(1000, "gradient steps (DINO-WM conf/planner/gd.yaml opt_steps: 1000)")
+    lr: float = knob(1.0, "step size (DINO-WM gd.yaml lr: 1, for SGD)")
+    optimizer: str = knob(
+        "sgd", "update rule (DINO-WM planning/gd.py: plain SGD; adam as an option)", ("sgd", "adam")
+    )
+    action_noise: float = knob(
+        0.003, "std of Gaussian noise added to the actions after each step (DINO-WM gd.yaml)"
+    )
+    init: str = knob(
+        "randn", "initial actions: N(0,1) clamped, or zeros (DINO-WM gd.yaml sample_type)",
+        ("randn", "zero"),
+    )
+
+    def __post_init__(self):
+        positive(self, "iterations", "lr")
+        positive(self, "action_noise", allow_zero=True)
+
+
+class GD:
+    """Shooting gradient descent (DINO-WM's GD planner), batched over problems."""
+
+    name = "gd"
+
+    def __init__(self, config: GDConfig | None = None):
+        self.config = config or GDConfig()
+
+    def plan(
+        self,
+        model: WorldModel,
+        z0: torch.Tensor,
+        z_goal: torch.Tensor,
+        horizon: int,
+        *,
+        generator: torch.Generator,
+        snapshot_every: int = 0,
+        on_snapshot: SnapshotCallback | None = None,
+    ) -> PlanResult:
+        cfg = self.config
+        B, D, A = check_plan_inputs(model, z0, z_goal, horizon, generator)
+        T, dev, dt = int(horizon), z0.device, z0.dtype
+        z0, z_goal = z0.detach(), z_goal.detach()
+        rec = SnapshotRecorder(dev, snapshot_every, on_snapshot)
+
+        if cfg.init == "randn":
+            init = torch.randn((B, T, A), generator=generator, device=dev, dtype=dt)
+        else:
+            init = torch.zeros(B, T, A, device=dev, dtype=dt)
+        actions = init.clamp_(ACTION_LOW, ACTION_HIGH).requires_grad_(True)
+        opt = FlatAdam(actions.detach(), cfg.lr) if cfg.optimizer == "adam" else None
+
+        for it in range(1, cfg.iterations + 1):
+            with torch.enable_grad():
+                z_T = rollout_terminal(model, z0, actions)  # (B, D), T serial steps
+                loss = (z_T - z_goal).square().mean(-1).sum()
+                (grad,) = torch.autograd.grad(loss, [actions])
+            if opt is None:
+                with torch.no_grad():
+                    actions.sub_(grad, alpha=cfg.lr)
+            else:
+                opt.step(grad)
+            with torch.no_grad():
+                if cfg.action_noise > 0:
+                    noise = torch.randn((B, T, A), generator=generator, device=dev, dtype=dt)
+                    actions.add_(noise, alpha=cfg.action_noise)
+                actions.clamp_(ACTION_LOW, ACTION_HIGH)
+            if rec.due(it):
+                rec.record(it, actions)
+
+        plan = actions.detach()
+        snapshots, elapsed = rec.finish(cfg.iterations, plan)
+        with torch.no_grad():
+            cost = terminal_cost(model, z0, plan, z_goal)
+        return PlanResult(plan, cost, cfg.iterations, snapshots, elapsed)
+
+
+register("gd", GDConfig)(GD)

@@ -1,0 +1,271 @@
+"""GRASP: Gradient RelAxed Stochastic Planner (Psenka, Rabbat, Krishnapriyan, LeCun, Bar,
+"Parallel Stochastic Gradient-Based Planning for World Models", arXiv 2602.00475, 2026).
+
+Actions and *virtual states* are optimized jointly, so the T transitions are independent
+given the variables and all of them -- of all B problems -- go through ONE ``model.step``
+call per iteration (parallel in time), instead of T sequential calls::
+
+    s_0 = z0, s_T = g fixed;  s_t = s_0 + (t/T)(g - s_0) (+ init_noise * N(0,1))  [B, T-1, D]
+    a <- 0                                                                        [B, T, A]
+    Adam with two parameter groups: states (lr_states), actions (lr_actions)
+    for k = 1..iterations:
+        p_t = F(sg(s_t), a_t),  t = 0..T-1        one model.step on [B, T, D], [B, T, A]
+        L = sum_t ||p_t - s_{t+1}||^2 + gamma * sum_t ||p_t - g||^2     (summed over B)
+        Adam step on (s, a)      s gets gradient only as a target s_{t+1}; sg = detach on
+                                 the model's state input, so no gradient flows through
+                                 F into the states (only dL/da goes through the model)
+        s <- s + noise * N(0, 1)                    (Langevin-style; states only)
+        a <- clamp(a, ACTION_LOW, ACTION_HIGH)
+        if sync_every > 0 and k % sync_every == 0:          (sync: actions only)
+            gd:  sync_steps Adam(lr=sync_lr) steps on ||z_T(a) - g||^2 through the serial
+                 rollout z_T(a) = F(...F(s_0, a_1)..., a_T) (BPTT), clamping after each
+            cem: sync_steps CEM iterations around a (variance from the gap between the
+                 virtual states and the rollout of a, as in the author's code)
+            new Adam (optimizer state reset); the virtual states are kept
+    return a
+
+Defaults are the author's, ``michael-psenka/le-wm-grasp`` ``config/eval/solver/grasp.yaml``
+(``n_steps: 750, lr_s: 0.1, lr_a: 0.005, state_noise_scale: 0.005, gd_interval: 50,
+gd_opt_steps: 10, gd_lr: 0.05``) and ``grasp_solver.py`` (goal weight 1 without schedule,
+sync after iterations 50, 100, ..., 750 -- so the returned actions are freshly synced;
+states are not re-initialized after a sync; actions start at zero; CEM-sync knobs from
+``config/eval/solver/grasp_cem_sync.yaml``, which also sets ``gd_opt_steps: 5``).
+
+Differences from the author's code, all deliberate:
+
+* Losses are squared norms summed over D and over the B problems; the author's
+  ``F.mse_loss`` averages over B and D.  Adam is invariant to that constant factor (up
+  to its epsilon), and summing makes the B problems independent of each other.
+* Actions are clamped to the box after every update (the author does not clamp).
+* The returned plan is the final actions (as the author's); ``cost`` is their
+  :func:`~grasp_bench.planners.base.terminal_cost`.
+
+Randomness (state noise, CEM-sync samples) is drawn as one tensor for all B problems, so
+a problem planned in a batch sees different draws than planned alone; with ``noise = 0``,
+``init_noise = 0`` and ``sync_mode = gd`` GRASP is deterministic and batching does not
+change any problem's plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from grasp_bench.models.base import ACTION_HIGH, ACTION_LOW, WorldModel
+from grasp_bench.planners.base import (
+    FlatAdam,
+    PlanResult,
+    SnapshotCallback,
+    SnapshotRecorder,
+    check_plan_inputs,
+    knob,
+    line_init,
+    positive,
+    register,
+    rollout_terminal,
+    terminal_cost,
+)
+from grasp_bench.planners.cem import evaluate_candidates, select_elites
+
+_SRC = "le-wm-grasp grasp.yaml"
+_CEM_SRC = "le-wm-grasp grasp_cem_sync.yaml"
+
+
+@dataclass(frozen=True)
+class GRASPConfig:
+    iterations: int = knob(750, f"main iterations ({_SRC} n_steps: 750)")
+    lr_states: float = knob(0.1, f"Adam lr of the virtual states ({_SRC} lr_s: 0.1)")
+    lr_actions: float = knob(0.005, f"Adam lr of the actions ({_SRC} lr_a: 0.005)")
+    noise: float = knob(
+        0.005, f"std of Gaussian noise on the states after each step ({_SRC} state_noise_scale)"
+    )
+    gamma: float = knob(1.0, "weight of the goal term (grasp_solver.py goal weight 1.0)")
+    sync_every: int = knob(50, f"iterations between syncs, 0 = never ({_SRC} gd_interval: 50)")
+    sync_steps: int = knob(
+        10, f"steps per sync ({_SRC} gd_opt_steps: 10; {_CEM_SRC} uses 5 with sync_mode=cem)"
+    )
+    sync_lr: float = knob(0.05, f"Adam lr of the serial-rollout sync ({_SRC} gd_lr: 0.05)")
+    sync_mode: str = knob(
+        "gd", "sync by BPTT Adam (grasp.yaml) or by CEM (grasp_cem_sync.yaml)", ("gd", "cem")
+    )
+    init_noise: float = knob(
+        0.0, "std of Gaussian noise on the initial line of states (grasp_solver.py: none)"
+    )
+    cem_sync_samples: int = knob(64, f"CEM-sync candidates ({_CEM_SRC} cem_sync_samples: 64)")
+    cem_sync_topk: int = knob(8, f"CEM-sync elites ({_CEM_SRC} cem_sync_topk: 8)")
+    cem_sync_var_scale: float = knob(
+        1.0, f"CEM-sync variance per unit of state gap ({_CEM_SRC} cem_sync_var_scale: 1.0)"
+    )
+    cem_sync_var_min: float = knob(
+        0.01, f"CEM-sync variance floor ({_CEM_SRC} cem_sync_var_min: 0.01)"
+    )
+
+    def __post_init__(self):
+        positive(self, "iterations", "cem_sync_samples", "cem_sync_topk")
+        positive(self, "lr_states", "lr_actions", "noise", "gamma", "sync_every", "sync_steps",
+                 "sync_lr", "init_noise", "cem_sync_var_scale", "cem_sync_var_min",
+                 allow_zero=True)
+        if self.cem_sync_topk > self.cem_sync_samples:
+            raise ValueError(
+                f"cem_sync_topk ({self.cem_sync_topk}) must be <= "
+                f"cem_sync_samples ({self.cem_sync_samples})"
+            )
+
+
+def relaxed_loss(
+    model: WorldModel,
+    traj: torch.Tensor,
+    actions: torch.Tensor,
+    z_goal: torch.Tensor,
+    gamma: float,
+) -> torch.Tensor:
+    """GRASP's loss, written with autograd: the reference for the closed-form gradient
+    that :class:`GRASP` uses (the tests check one against the other).
+
+    ``traj (B, T+1, D)`` = [s_0, s_1..s_{T-1}, s_T = g], ``actions (B, T, A)``,
+    ``z_goal (B, D)``::
+
+        L = sum_t ||F(sg(s_t), a_t) - s_{t+1}||^2 + gamma * sum_t ||F(sg(s_t), a_t) - g||^2
+    """
+    T = actions.shape[1]
+    pred = model.step(traj[:, :T].detach(), actions)  # sg on the state input
+    g = z_goal[:, None, :]
+    return (pred - traj[:, 1:]).square().sum() + gamma * (pred - g).square().sum()
+
+
+class GRASP:
+    """GRASP planner (see the module docstring for the algorithm and its sources).
+
+    Implementation: the states and the actions live in one flat buffer
+    ``[traj (B, T+1, D) | actions (B, T, A)]`` optimized by :class:`FlatAdam` with the
+    two learning rates (= one ``torch.optim.Adam`` with two parameter groups).  ``traj``
+    holds s_0 and s_T = g too; their gradient is always zero, so Adam never moves them.
+    """
+
+    name = "grasp"
+
+    def __init__(self, config: GRASPConfig | None = None):
+        self.config = config or GRASPConfig()
+
+    def plan(
+        self,
+        model: WorldModel,
+        z0: torch.Tensor,
+        z_goal: torch.Tensor,
+        horizon: int,
+        *,
+        generator: torch.Generator,
+        snapshot_every: int = 0,
+        on_snapshot: SnapshotCallback | None = None,
+    ) -> PlanResult:
+        cfg = self.config
+        B, D, A = check_plan_inputs(model, z0, z_goal, horizon, generator)
+        T, dev, dt = int(horizon), z0.device, z0.dtype
+        z0, z_goal = z0.detach(), z_goal.detach()
+        rec = SnapshotRecorder(dev, snapshot_every, on_snapshot)
+
+        n_traj, n_act = B * (T + 1) * D, B * T * A
+        x = torch.zeros(n_traj + n_act, device=dev, dtype=dt)
+        grad = torch.zeros_like(x)
+        traj, grad_traj = x[:n_traj].view(B, T + 1, D), grad[:n_traj].view(B, T + 1, D)
+        grad_actions = grad[n_traj:].view(B, T, A)
+        # The actions as a leaf that requires grad, sharing x's storage: in-place updates of
+        # x (Adam) are the actions' updates.
+        actions = x[n_traj:].view(B, T, A).detach().requires_grad_(True)
+        box = x[n_traj:].view(B, T, A)  # the same actions, without autograd (for clamping)
+        traj[:, 0] = z0
+        traj[:, T] = z_goal
+        traj[:, 1:T] = line_init(z0, z_goal, T)
+        if cfg.init_noise > 0 and T > 1:
+            noise = torch.randn((B, T - 1, D), generator=generator, device=dev, dtype=dt)
+            traj[:, 1:T].add_(noise, alpha=cfg.init_noise)
+        opt = FlatAdam(x, [(n_traj, cfg.lr_states), (n_act, cfg.lr_actions)])
+
+        # Fixed views and buffers of the loop (slicing costs as much as a small kernel).
+        s_in, s_next, s_virt = traj[:, :T], traj[:, 1:], traj[:, 1:T]  # s_0.., s_1.., s_1..s_{T-1}
+        grad_virt = grad_traj[:, 1:T]
+        g = z_goal[:, None, :]  # (B, 1, D)
+        r = torch.empty(B, T, D, device=dev, dtype=dt)  # F(sg(s_t), a_t) - s_{t+1}
+        r_virt = r[:, : T - 1]
+        e = torch.empty(B, T, D, device=dev, dtype=dt)  # F(sg(s_t), a_t) - g, then dL/dp / 2
+
+        for it in range(1, cfg.iterations + 1):
+            # Gradient of relaxed_loss.  L is quadratic in the predictions p and in the
+            # target states, so dL/dp = 2 r + 2 gamma e and dL/ds_{t+1} = -2 r_t are written
+            # out; only dL/da = (dp/da)^T dL/dp goes through the model (one vector-Jacobian
+            # product).  s_in carries no autograd graph: that IS the stop-gradient, F never
+            # sees a state that requires grad.  grad_traj[:, 0] and [:, T] (s_0, g) stay 0.
+            with torch.enable_grad():
+                pred = model.step(s_in, actions)  # ONE call for all B*T transitions
+            p = pred.detach()
+            torch.sub(p, s_next, out=r)
+            torch.sub(p, g, out=e)
+            half_dpred = e.mul_(cfg.gamma).add_(r)  # (dL/dp) / 2 = r + gamma e
+            (ga,) = torch.autograd.grad(pred, actions, grad_outputs=half_dpred)
+            torch.mul(ga, 2.0, out=grad_actions)
+            torch.mul(r_virt, -2.0, out=grad_virt)
+            opt.step(grad)
+            if cfg.noise > 0 and T > 1:  # Langevin-style noise: states only
+                noise = torch.randn((B, T - 1, D), generator=generator, device=dev, dtype=dt)
+                s_virt.add_(noise, alpha=cfg.noise)
+            box.clamp_(ACTION_LOW, ACTION_HIGH)
+            if cfg.sync_every > 0 and it % cfg.sync_every == 0 and cfg.sync_steps > 0:
+                if cfg.sync_mode == "gd":
+                    self._sync_gd(model, z0, z_goal, actions)
+                else:
+                    self._sync_cem(model, z0, z_goal, actions, s_virt, generator)
+                opt.reset()  # a fresh Adam after each sync (grasp_solver.py)
+            if rec.due(it):
+                rec.record(it, actions)
+
+        plan = actions.detach()
+        snapshots, elapsed = rec.finish(cfg.iterations, plan)
+        plan = plan.clone()  # not a view into the optimizer's buffer
+        with torch.no_grad():
+            cost = terminal_cost(model, z0, plan, z_goal)
+        return PlanResult(plan, cost, cfg.iterations, snapshots, elapsed,
+                          info={"states": s_virt.clone()})
+
+    def _sync_gd(self, model, z0, z_goal, actions: torch.Tensor) -> None:
+        """``sync_steps`` Adam steps (lr ``sync_lr``) on the serial loss
+        ``||z_T(a) - g||^2`` (BPTT through T model steps), updating the actions only."""
+        opt = FlatAdam(actions.detach(), self.config.sync_lr)
+        for _ in range(self.config.sync_steps):
+            with torch.enable_grad():
+                loss = (rollout_terminal(model, z0, actions) - z_goal).square().sum()
+                (ga,) = torch.autograd.grad(loss, [actions])
+            opt.step(ga)
+            with torch.no_grad():
+                actions.clamp_(ACTION_LOW, ACTION_HIGH)
+
+    @torch.no_grad()
+    def _sync_cem(self, model, z0, z_goal, actions, states, generator) -> None:
+        """CEM around the current actions (author's ``_cem_sync``); writes the elite mean
+        into ``actions``.  Per-timestep variance: ``var_scale * gap_t + var_min`` with
+        ``gap_t`` the mean squared distance between virtual state s_t and the rollout's
+        z_t (t = 1..T-1; the first step gets the mean gap)."""
+        cfg = self.config
+        B, T, A = actions.shape
+        S, K = cfg.cem_sync_samples, cfg.cem_sync_topk
+        mean = actions.detach().clone()
+        if T > 1:
+            traj = model.rollout(z0, mean)  # (B, T+1, D)
+            gap = (traj[:, 1:-1] - states).square().mean(-1)  # (B, T-1)
+            gap = torch.cat([gap.mean(1, keepdim=True), gap], dim=1)  # (B, T)
+        else:
+            gap = (rollout_terminal(model, z0, mean) - z_goal).square().mean(-1, keepdim=True)
+        var = (cfg.cem_sync_var_scale * gap + cfg.cem_sync_var_min)[:, :, None]  # (B, T, 1)
+        for _ in range(cfg.sync_steps):
+            noise = torch.randn((B, S, T, A), generator=generator, device=mean.device,
+                                dtype=mean.dtype)
+            cand = (mean[:, None] + noise * var[:, None].sqrt()).clamp_(ACTION_LOW, ACTION_HIGH)
+            costs = evaluate_candidates(model, z0, z_goal, cand)
+            elites = select_elites(cand, costs, K)
+            mean = elites.mean(1)
+            var = elites.var(1, correction=1 if K > 1 else 0).mean(-1, keepdim=True)
+            var = var + cfg.cem_sync_var_min
+        actions.copy_(mean)
+
+
+register("grasp", GRASPConfig)(GRASP)

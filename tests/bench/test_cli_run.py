@@ -1,0 +1,139 @@
+"""End-to-end `run`, `sweep`, `report` and `check` on a tiny model and few problems."""
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from grasp_bench import sweep as sweep_module
+from grasp_bench.bench import EPISODE_COLUMNS, SNAPSHOT_COLUMNS
+from grasp_bench.cli import app
+
+from .conftest import FAST
+
+runner = CliRunner()
+TIME_COLUMNS = ["time_to_success_s", "planning_time_s"]
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def run_args(ckpt, out, *extra):
+    return ("run", "--horizon", 10, "--episodes", 3, "--planners", "cem,grasp", "--device",
+            "cpu", "--checkpoint", ckpt, "--out", out, *FAST, *extra)
+
+
+def test_run_writes_every_file_and_column(tiny_checkpoint, tmp_path):
+    out = tmp_path / "run"
+    res = invoke(*run_args(tiny_checkpoint, out))
+    assert res.exit_code == 0, res.output
+    for name in ("episodes.csv", "snapshots.csv", "summary.csv", "summary.md", "meta.json",
+                 "success_vs_horizon.png", "anytime.png"):
+        assert (out / name).is_file(), name
+    episodes = pd.read_csv(out / "episodes.csv")
+    assert list(episodes.columns) == EPISODE_COLUMNS
+    assert len(episodes) == 6 and set(episodes.planner) == {"cem", "grasp"}
+    assert list(pd.read_csv(out / "snapshots.csv").columns) == SNAPSHOT_COLUMNS
+    summary = pd.read_csv(out / "summary.csv")
+    assert set(summary.planner) == {"cem", "grasp"} and (summary.n == 3).all()
+    assert (summary.ci_low <= summary.success_rate).all()
+    assert "%" in res.output  # the paper-format table is printed
+
+
+def test_same_seed_gives_identical_episodes(tiny_checkpoint, tmp_path):
+    frames = []
+    for name in ("a", "b"):
+        assert invoke(*run_args(tiny_checkpoint, tmp_path / name)).exit_code == 0
+        frames.append(pd.read_csv(tmp_path / name / "episodes.csv").drop(columns=TIME_COLUMNS))
+    pd.testing.assert_frame_equal(*frames)
+
+
+def test_killed_sweep_resumes_to_complete_result(tiny_checkpoint, tmp_path, monkeypatch):
+    out = tmp_path / "sweep"
+    args = ("sweep", "--horizons", "5,10", "--episodes", 2, "--planners", "cem,grasp",
+            "--device", "cpu", "--checkpoint", tiny_checkpoint, *FAST)
+    real, calls = sweep_module.run_cell, []
+
+    def dies_after_first(*a, **k):
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(sweep_module, "run_cell", dies_after_first)
+    res = invoke(*args, "--out", out)
+    assert res.exit_code == 130 and "resume" in res.output
+    assert len(list((out / "cells").glob("*.episodes.csv"))) == 1
+    monkeypatch.setattr(sweep_module, "run_cell", real)
+    res = invoke(*args, "--resume", out)
+    assert res.exit_code == 0, res.output
+    episodes = pd.read_csv(out / "episodes.csv")
+    assert len(episodes) == 2 * 2 * 2
+    assert not episodes.duplicated(["planner", "horizon", "episode"]).any()
+    # resuming with other options is refused
+    res = invoke(*args[:-2], "--seed", 1, "--checkpoint", tiny_checkpoint, "--resume", out)
+    assert res.exit_code == 2 and "other options" in res.output
+
+
+def test_report_and_check(tiny_checkpoint, tmp_path):
+    out = tmp_path / "run"
+    assert invoke(*run_args(tiny_checkpoint, out)).exit_code == 0
+    res = invoke("report", out, "--paper")
+    assert res.exit_code == 0 and "Paper" in res.output or "paper" in res.output
+    # identical data passes
+    res = invoke("check", out, "--baseline", out / "summary.csv")
+    assert res.exit_code == 0, res.output
+    # an injected drop fails: a baseline where every cell succeeded 100 times of 100
+    base = pd.read_csv(out / "summary.csv")
+    base[["n", "successes"]] = 100
+    base["success_rate"] = 1.0
+    base.to_csv(tmp_path / "base.csv", index=False)
+    res = invoke("check", out, "--baseline", tmp_path / "base.csv")
+    assert res.exit_code == 1, res.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (("--horizon", 12), "multiple of the model's frameskip"),
+        (("--env", "cartpole"), "unknown env"),
+        (("--env", "ballnav", "--layout", "spiral"), "unknown BallNav layout"),
+        (("--planners", "cem,magic"), "unknown planner"),
+        (("--device", "cuda"), "CUDA is not available"),
+        (("--set", "grasp.nope=1"), "grasp"),
+        (("--set", "grasp.iterations=abc"), "iterations"),
+    ],
+)
+def test_bad_input_is_one_line_and_leaves_no_run_dir(tiny_checkpoint, tmp_path, extra, message):
+    import torch
+
+    if "cuda" in extra and torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    out = tmp_path / "run"
+    res = invoke(*run_args(tiny_checkpoint, out), *extra)
+    assert res.exit_code == 2, res.output
+    assert message in res.output and "Traceback" not in res.output
+    assert not out.exists()
+
+
+def test_missing_and_corrupt_checkpoints(tiny_checkpoint, tmp_path):
+    res = invoke("run", "--horizon", 10, "--checkpoint", tmp_path / "none.pt", "--device", "cpu")
+    assert res.exit_code == 2 and "grasp-bench train" in res.output
+    bad = tmp_path / "bad.pt"
+    raw = bytearray(tiny_checkpoint.read_bytes())
+    raw[-10] ^= 0xFF
+    bad.write_bytes(bytes(raw))
+    bad.with_suffix(".json").write_text(tiny_checkpoint.with_suffix(".json").read_text())
+    res = invoke(*run_args(bad, tmp_path / "run"))
+    assert res.exit_code == 2 and "corrupt" in res.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_unwritable_output_and_bad_resume(tiny_checkpoint, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    res = invoke(*run_args(tiny_checkpoint, blocker / "run"))
+    assert res.exit_code == 2 and "cannot create output directory" in res.output
+    res = invoke("sweep", "--resume", tmp_path, "--checkpoint", tiny_checkpoint,
+                 "--device", "cpu")
+    assert res.exit_code == 2 and "Traceback" not in res.output

@@ -1,0 +1,308 @@
+"""Registry, overrides, shared helpers, and the contract every planner keeps
+(bounds, seeding, snapshots, independence of the B problems)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+
+import pytest
+import torch
+
+from grasp_bench.errors import UserError
+from grasp_bench.planners import (
+    REGISTRY,
+    Planner,
+    PlanResult,
+    apply_overrides,
+    describe_registry,
+    make_planner,
+    parse_overrides,
+    terminal_cost,
+)
+from grasp_bench.planners.base import (
+    ACTION_HIGH,
+    ACTION_LOW,
+    FlatAdam,
+    SnapshotRecorder,
+    Stopwatch,
+    line_init,
+)
+from tests.planners.conftest import FAST, LinearModel, T, gen, make_problems, run
+
+ALL = list(REGISTRY)
+
+
+# ---------------------------------------------------------------------------------------
+# Registry and configs
+# ---------------------------------------------------------------------------------------
+def test_registry_has_every_planner_in_paper_order():
+    assert ALL == ["cem", "gd", "latco", "grasp", "mppi", "icem"]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_config_is_frozen_cited_and_has_iterations(name):
+    config_cls, planner_cls = REGISTRY[name]
+    config = config_cls()
+    assert config.iterations > 0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.iterations = 1
+    for f in dataclasses.fields(config_cls):
+        assert f.metadata.get("help"), f"{name}.{f.name} has no help/citation"
+    planner = make_planner(name)
+    assert isinstance(planner, planner_cls) and isinstance(planner, Planner)
+    assert planner.name == name and planner.config == config
+
+
+def test_describe_registry_lists_every_field():
+    rows = describe_registry()
+    n_fields = sum(len(dataclasses.fields(c)) for c, _ in REGISTRY.values())
+    assert len(rows) == n_fields
+    row = next(r for r in rows if r.planner == "grasp" and r.field == "sync_mode")
+    assert row.type == "str {gd,cem}" and row.default == "gd" and "grasp" in row.help
+    row = next(r for r in rows if r.planner == "grasp" and r.field == "lr_states")
+    assert (row.type, row.default) == ("float", 0.1)
+
+
+def test_grasp_defaults_are_the_authors():
+    c = REGISTRY["grasp"][0]()
+    assert (c.iterations, c.lr_states, c.lr_actions, c.noise) == (750, 0.1, 0.005, 0.005)
+    assert (c.sync_every, c.sync_steps, c.sync_lr, c.gamma) == (50, 10, 0.05, 1.0)
+
+
+# ---------------------------------------------------------------------------------------
+# Overrides
+# ---------------------------------------------------------------------------------------
+def test_parse_overrides_converts_to_field_types():
+    out = parse_overrides([
+        "grasp.lr_states=0.05", "grasp.iterations=100", "grasp.sync_mode=cem",
+        "gd.optimizer=adam", "cem.keep_mean_sample=false", "grasp.iterations=200",
+    ])
+    assert out == {
+        "grasp": {"lr_states": 0.05, "iterations": 200, "sync_mode": "cem"},
+        "gd": {"optimizer": "adam"},
+        "cem": {"keep_mean_sample": False},
+    }
+    assert isinstance(out["grasp"]["iterations"], int)
+    assert parse_overrides([]) == {}
+
+
+def test_apply_overrides_accepts_strings_and_typed_values():
+    c = apply_overrides("grasp", {"lr_states": "0.05", "iterations": 10, "noise": 0})
+    assert (c.lr_states, c.iterations, c.noise) == (0.05, 10, 0.0)
+    assert isinstance(c.noise, float)
+    assert make_planner("cem", {"samples": "64"}).config.samples == 64
+
+
+@pytest.mark.parametrize(
+    ("items", "fragment"),
+    [
+        (["foo.lr=1"], "unknown planner 'foo'; planners: cem, gd, latco, grasp, mppi, icem"),
+        (["grasp.lr=0.1"], "unknown field 'lr' for planner grasp; fields: iterations, lr_states"),
+        (["grasp.iterations=1.5"], "grasp.iterations expects an int, got '1.5'"),
+        (["grasp.lr_states=fast"], "grasp.lr_states expects a finite float, got 'fast'"),
+        (["grasp.lr_states=nan"], "grasp.lr_states expects a finite float"),
+        (["cem.keep_mean_sample=maybe"], "cem.keep_mean_sample expects a bool (true/false)"),
+        (["grasp.sync_mode=adam"], "grasp.sync_mode expects one of gd, cem; got 'adam'"),
+        (["gd.optimizer=rmsprop"], "gd.optimizer expects one of sgd, adam"),
+        (["grasp.lr_states"], "bad override 'grasp.lr_states'; expected planner.field=value"),
+        (["lr_states=0.1"], "expected planner.field=value"),
+        (["cem.topk=500"], None),  # __post_init__: topk > samples (checked by apply_overrides)
+    ],
+)
+def test_bad_overrides_raise_one_line_value_errors(items, fragment):
+    with pytest.raises(ValueError) as info:
+        parsed = parse_overrides(items)
+        for planner, fields in parsed.items():
+            apply_overrides(planner, fields)
+    assert isinstance(info.value, UserError)
+    msg = str(info.value)
+    assert "\n" not in msg
+    if fragment:
+        assert fragment in msg
+    else:
+        assert msg.startswith("cem: topk (500) must be <= samples (300)")
+
+
+@pytest.mark.parametrize(
+    ("name", "overrides", "fragment"),
+    [
+        ("grasp", {"iterations": True}, "grasp.iterations expects an int, got True"),
+        ("grasp", {"iterations": 0}, "iterations must be > 0"),
+        ("gd", {"lr": "1e-2x"}, "gd.lr expects a finite float"),
+        ("mppi", {"control_cost": 1}, "mppi.control_cost expects a bool"),
+        ("icem", {"nope": 1}, "unknown field 'nope' for planner icem"),
+        ("nope", {}, "unknown planner 'nope'"),
+    ],
+)
+def test_make_planner_rejects_bad_values(name, overrides, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        make_planner(name, overrides)
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------
+def test_terminal_cost_is_serial_rollout_error_summed_over_d(model):
+    z0, g, ref = make_problems(model, B=3)
+    assert torch.allclose(terminal_cost(model, z0, ref, g), torch.zeros(3), atol=1e-10)
+    a = torch.zeros_like(ref)
+    expected = ((model.rollout(z0, a)[:, -1] - g) ** 2).sum(-1)
+    assert torch.allclose(terminal_cost(model, z0, a, g), expected)
+    # any leading dims: (B, S, ...)
+    z0s, gs, a2 = z0[:, None].expand(3, 2, 4), g[:, None].expand(3, 2, 4), ref[:, None]
+    assert terminal_cost(model, z0s, a2.expand(3, 2, T, 4), gs).shape == (3, 2)
+
+
+def test_line_init_interpolates_between_start_and_goal():
+    z0, g = torch.zeros(2, 3), torch.ones(2, 3) * 4
+    s = line_init(z0, g, 4)
+    assert s.shape == (2, 3, 3)
+    assert torch.allclose(s[0, :, 0], torch.tensor([1.0, 2.0, 3.0]))
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_flat_adam_equals_torch_adam_with_two_param_groups(fused):
+    g = gen(0)
+    p1, p2 = torch.randn(3, 4, generator=g), torch.randn(5, generator=g)
+    flat = torch.cat([p1.view(-1), p2])
+    if fused and not FlatAdam(flat.clone(), 0.1).fused:
+        pytest.skip("no fused Adam kernel on this build")
+    opt_flat = FlatAdam(flat, [(12, 0.1), (5, 0.005)], fused=fused)
+    q1, q2 = p1.clone().requires_grad_(), p2.clone().requires_grad_()
+    opt = torch.optim.Adam([{"params": [q1], "lr": 0.1}, {"params": [q2], "lr": 0.005}])
+    for _ in range(20):
+        grads = torch.randn(17, generator=g) * 3
+        opt_flat.step(grads)
+        q1.grad, q2.grad = grads[:12].view(3, 4).clone(), grads[12:].clone()
+        opt.step()
+    torch.testing.assert_close(flat, torch.cat([q1.detach().view(-1), q2.detach()]))
+    opt_flat.reset()
+    assert opt_flat.k == 0 and not opt_flat.m.any()
+    before = flat.clone()
+    opt_flat.step(torch.randn(17, generator=g))  # a first step again: lr * sign(g)
+    step = (before - flat).abs()
+    torch.testing.assert_close(step, torch.tensor([0.1] * 12 + [0.005] * 5))
+
+
+def test_stopwatch_excludes_paused_time():
+    sw = Stopwatch("cpu").start()
+    time.sleep(0.02)
+    with sw.paused():
+        time.sleep(0.2)
+    assert 0.02 <= sw.elapsed() < 0.15
+
+
+def test_snapshot_recorder_counts_and_excludes_callback_time():
+    seen = []
+    rec = SnapshotRecorder("cpu", 2, lambda it, t, a: (seen.append(it), time.sleep(0.1)))
+    for it in range(1, 6):
+        time.sleep(0.01)
+        if rec.due(it):
+            rec.record(it, torch.full((1, 2, 2), float(it)))
+    snaps, elapsed = rec.finish(5, torch.full((1, 2, 2), 5.0))
+    assert [s[0] for s in snaps] == [2, 4, 5] and seen == [2, 4, 5]
+    assert 0.05 <= elapsed < 0.05 + 0.1  # three 0.1 s callbacks are not counted
+    assert [s[1] for s in snaps] == sorted(s[1] for s in snaps)
+    assert snaps[-1][2].device.type == "cpu" and torch.all(snaps[-1][2] == 5.0)
+
+
+def test_plan_input_errors(model):
+    z0, g, _ = make_problems(model, B=2)
+    planner = make_planner("cem", FAST["cem"])
+    with pytest.raises(ValueError, match="z0 and z_goal must both be"):
+        planner.plan(model, z0, g[:1], T, generator=gen())
+    with pytest.raises(ValueError, match="horizon must be a positive int"):
+        planner.plan(model, z0, g, 0, generator=gen())
+    with pytest.raises(ValueError, match="generator must be a torch.Generator"):
+        planner.plan(model, z0, g, T, generator=0)
+
+
+# ---------------------------------------------------------------------------------------
+# The contract of every planner
+# ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ALL)
+def test_actions_stay_inside_bounds_even_for_unreachable_goals(name, model):
+    z0, _, _ = make_problems(model, B=3)
+    far = z0 + 50.0  # needs |a| >> 1: every planner is pushed against the box
+    overrides = dict(FAST[name], **({"lr_actions": 0.1} if name == "grasp" else {}))
+    result = run(name, overrides, model, z0, far, snapshot_every=3)
+    assert isinstance(result, PlanResult)
+    assert result.actions.shape == (3, T, model.action_dim)
+    for _, _, a in result.snapshots:
+        assert a.min() >= ACTION_LOW and a.max() <= ACTION_HIGH
+    assert result.actions.min() >= ACTION_LOW and result.actions.max() <= ACTION_HIGH
+    assert result.actions.abs().max() > 0.9  # it did push toward the boundary
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_same_seed_same_plan_other_seed_other_plan(name, model):
+    z0, g, _ = make_problems(model, B=2)
+    a = run(name, FAST[name], model, z0, g, seed=1)
+    b = run(name, FAST[name], model, z0, g, seed=1)
+    c = run(name, FAST[name], model, z0, g, seed=2)
+    assert torch.equal(a.actions, b.actions) and torch.equal(a.cost, b.cost)
+    assert not torch.equal(a.actions, c.actions)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_global_rng_is_neither_used_nor_touched(name, model):
+    z0, g, _ = make_problems(model, B=2)
+    torch.manual_seed(123)
+    a = run(name, FAST[name], model, z0, g, seed=1)
+    after = torch.rand(1)
+    torch.manual_seed(999)
+    b = run(name, FAST[name], model, z0, g, seed=1)
+    torch.manual_seed(123)
+    assert torch.equal(a.actions, b.actions) and torch.equal(torch.rand(1), after)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_problems_do_not_leak_into_each_other(name, model):
+    """With B fixed, each problem gets the same random draws whatever the other problems
+    are, so changing problem 1 must not change problem 0's plan (a planner that shared
+    elites, statistics or normalization across problems would fail)."""
+    z0, g, _ = make_problems(model, B=2)
+    g_other = g.clone()
+    g_other[1] = -g[1]
+    a = run(name, FAST[name], model, z0, g)
+    b = run(name, FAST[name], model, z0, g_other)
+    torch.testing.assert_close(a.actions[0], b.actions[0], rtol=0, atol=1e-6)
+    assert not torch.allclose(a.actions[1], b.actions[1])
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("every", [0, 1, 4, 7])
+def test_snapshots_count_and_final(name, every, model):
+    z0, g, _ = make_problems(model, B=2)
+    calls = []
+    result = run(name, FAST[name], model, z0, g, snapshot_every=every,
+                 on_snapshot=lambda it, t, a: calls.append(it))
+    n = result.iterations
+    assert n == make_planner(name, FAST[name]).config.iterations
+    expected = 1 if every == 0 else math.ceil(n / every)
+    its = [s[0] for s in result.snapshots]
+    assert len(its) == expected and calls == its and its[-1] == n
+    assert its == sorted(its) and all(it % every == 0 for it in its[:-1] if every)
+    times = [s[1] for s in result.snapshots]
+    assert times == sorted(times) and result.elapsed_s == times[-1]
+    assert torch.equal(result.snapshots[-1][2], result.actions.cpu())
+
+
+def test_snapshot_callbacks_are_outside_the_timed_region(model):
+    z0, g, _ = make_problems(model, B=2)
+    result = run("cem", FAST["cem"], model, z0, g, snapshot_every=1,
+                 on_snapshot=lambda *_: time.sleep(0.1))
+    assert len(result.snapshots) == 5 and result.elapsed_s < 0.25
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_horizon_one_and_float64(name):
+    model = LinearModel(dtype=torch.float64)
+    z0, g, _ = make_problems(model, B=2, horizon=1)
+    z0, g = z0.double(), g.double()
+    result = make_planner(name, FAST[name]).plan(
+        model, z0, g, 1, generator=gen(), snapshot_every=2)
+    assert result.actions.shape == (2, 1, 4) and result.actions.dtype == torch.float64
+    assert torch.isfinite(result.cost).all()

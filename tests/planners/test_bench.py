@@ -1,0 +1,25 @@
+"""The per-iteration benchmark runs and reports what it promises (not how fast)."""
+
+from __future__ import annotations
+
+from grasp_bench.planners.bench import bench_planners, format_table
+from tests.planners.conftest import LinearModel
+
+
+def test_bench_planners_rows_and_ratios():
+    rows = bench_planners(LinearModel(), "cpu", horizons=(2,), batches=(1, 3), repeats=1,
+                          planners=["cem", "grasp"])
+    names = [(r["name"], r["T"], r["B"]) for r in rows]
+    assert names == [
+        ("cem", 2, 1), ("cem", 2, 3), ("grasp", 2, 1), ("grasp", 2, 3),
+        ("grasp/fwd+bwd", 2, 1), ("cem/T fwd", 2, 1),
+        ("grasp/fwd+bwd", 2, 3), ("cem/T fwd", 2, 3),
+    ]
+    for r in rows:
+        assert r["ms"] > 0
+        if "/" in r["name"]:
+            assert r["baseline_ms"] > 0 and r["ratio"] == r["ms"] / r["baseline_ms"]
+        else:
+            assert r["baseline_ms"] is None and r["ratio"] is None
+    table = format_table(rows)
+    assert "grasp/fwd+bwd" in table and len(table.splitlines()) == len(rows) + 2
