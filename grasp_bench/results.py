@@ -194,11 +194,11 @@ def summarize(episodes: pd.DataFrame) -> pd.DataFrame:
 
 
 def _sort_cells(frame: pd.DataFrame) -> pd.DataFrame:
-    """Sort cells by env and planner (first appearance), then by horizon."""
+    """Sort cells by env (first appearance), planner (paper order first), then horizon."""
     if frame.empty:
         return frame.reset_index(drop=True)
     env_rank = {e: i for i, e in enumerate(_ordered_unique(frame["env"]))}
-    planner_rank = {p: i for i, p in enumerate(_ordered_unique(frame["planner"]))}
+    planner_rank = {p: i for i, p in enumerate(planner_order(frame["planner"]))}
     order = frame.assign(
         _env=frame["env"].map(env_rank), _planner=frame["planner"].map(planner_rank)
     ).sort_values(["_env", "_planner", "horizon"], kind="stable")
