@@ -300,6 +300,9 @@ SnapshotsOpt = Annotated[
 CheckpointOpt = Annotated[
     Path | None, typer.Option(help="World-model checkpoint (default: the shipped one).")
 ]
+SplitOpt = Annotated[
+    str, typer.Option(help="Problem seeds: evaluation, or tuning for hyperparameter search.")
+]
 OutOpt = Annotated[
     Path | None, typer.Option(help="Run directory (default: results/runs/<time>-<name>).")
 ]
@@ -316,7 +319,7 @@ def _parse_ints(text: str, what: str) -> tuple[int, ...]:
 
 
 def _options(env, layout, planners, horizons, episodes, seed, device, batch_size, snapshots,
-             overrides, checkpoint):
+             overrides, checkpoint, split):
     from grasp_bench.devices import resolve_device
     from grasp_bench.sweep import SweepOptions
 
@@ -329,7 +332,7 @@ def _options(env, layout, planners, horizons, episodes, seed, device, batch_size
         planners=tuple(p.strip() for p in planners.split(",") if p.strip()),
         horizons=horizons, episodes=episodes, seed=seed, device=device,
         batch_size=batch_size, snapshots=snapshots, overrides=tuple(overrides or ()),
-        checkpoint=str(checkpoint) if checkpoint else None,
+        checkpoint=str(checkpoint) if checkpoint else None, problem_split=split,
     )
 
 
@@ -394,13 +397,14 @@ def run(
     batch_size: BatchOpt = None,
     snapshots: SnapshotsOpt = 16,
     checkpoint: CheckpointOpt = None,
+    split: SplitOpt = "evaluation",
     out: OutOpt = None,
 ) -> None:
     """Plan a problem set at one horizon with each planner; print and save the table."""
     from grasp_bench.sweep import new_run_dir, prepare
 
     opts = _options(env, layout, planners, (horizon,), episodes, seed, device, batch_size,
-                    snapshots, overrides, checkpoint)
+                    snapshots, overrides, checkpoint, split)
     prep = prepare(opts)
     _execute(prep, new_run_dir(f"run-{prep.task.tag}-H{horizon}", out))
 
@@ -419,6 +423,7 @@ def sweep(
     batch_size: BatchOpt = None,
     snapshots: SnapshotsOpt = 16,
     checkpoint: CheckpointOpt = None,
+    split: SplitOpt = "evaluation",
     out: OutOpt = None,
     resume: Annotated[
         Path | None, typer.Option(help="Finish an interrupted sweep in this run directory.")
@@ -428,7 +433,7 @@ def sweep(
     from grasp_bench.sweep import new_run_dir, options_of_run, prepare
 
     opts = _options(env, layout, planners, _parse_ints(horizons, "horizons"), episodes, seed,
-                    device, batch_size, snapshots, overrides, checkpoint)
+                    device, batch_size, snapshots, overrides, checkpoint, split)
     if resume is not None:
         if not resume.is_dir():
             raise UserError(f"--resume {resume}: no such run directory")

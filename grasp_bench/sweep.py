@@ -32,6 +32,7 @@ from grasp_bench.results import (
     write_csv_atomic,
     write_json_atomic,
 )
+from grasp_bench.seeds import SPLITS
 from grasp_bench.tasks import REPO_ROOT, Task, get_task
 
 RUNS_DIR = REPO_ROOT / "results" / "runs"
@@ -52,7 +53,7 @@ class SweepOptions:
     snapshots: int = 16
     overrides: tuple[str, ...] = ()
     checkpoint: str | None = None
-    problem_offset: int = 0
+    problem_split: str = "evaluation"  # "tuning" for hyperparameter search
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -82,6 +83,8 @@ def prepare(opts: SweepOptions) -> Prepared:
             raise UserError(f"unknown planner {p!r}; expected some of {', '.join(REGISTRY)}")
     if not opts.planners:
         raise UserError("no planners given; expected some of " + ", ".join(REGISTRY))
+    if opts.problem_split not in ("evaluation", "tuning"):
+        raise UserError(f"--split must be evaluation or tuning (got {opts.problem_split!r})")
     if opts.episodes <= 0:
         raise UserError(f"--episodes must be positive (got {opts.episodes})")
     if opts.batch_size is not None and opts.batch_size <= 0:
@@ -152,8 +155,8 @@ def run_sweep(
     meta_path = run_dir / "meta.json"
     if not meta_path.exists():
         meta = collect_meta(
-            sys.argv, seeds={"planner_seed": opts.seed, "problem_split": "evaluation",
-                             "problem_offset": opts.problem_offset},
+            sys.argv, seeds={"planner_seed": opts.seed, "problem_split": opts.problem_split,
+                             "problem_seeds_start": SPLITS[opts.problem_split].start},
             device_name=device_name(prep.device),
             checkpoints={prep.task.tag: prep.manifest["sha256"]},
             extra={"options": opts.to_dict(), "checkpoint": str(prep.checkpoint.name),
@@ -170,7 +173,7 @@ def run_sweep(
                 continue
             if problems is None:
                 problems = load_or_generate(prep.task, h, opts.episodes,
-                                            offset=opts.problem_offset)
+                                            split=opts.problem_split)
                 problem_stats[h] = problems.stats()
             tick = on_cell_start(planner, h, len(problems)) if on_cell_start else None
             cell = run_cell(

@@ -35,8 +35,12 @@ class Recipe:
 
 
 RECIPES = {
-    "pusht": Recipe("pusht", 1500, 150, 200, {"hidden": 256, "layers": 3}, TrainConfig()),
-    "ballnav": Recipe("ballnav", 600, 100, 200, {"hidden": 128, "layers": 3}, TrainConfig()),
+    # 800k env steps: with 300k the model overfit (validation loss 0.20 vs 0.15 at 800k);
+    # 512 hidden units learnt no better than 256 per epoch at three times the cost.
+    "pusht": Recipe("pusht", 4000, 200, 200, {"hidden": 256, "layers": 3}, TrainConfig()),
+    "ballnav": Recipe(
+        "ballnav", 1000, 100, 200, {"hidden": 128, "layers": 3}, TrainConfig(epochs=30)
+    ),
 }
 
 

@@ -23,12 +23,12 @@ from grasp_bench.models.mlp import MLPConfig, StateMLP
 @dataclass(frozen=True)
 class TrainConfig:
     epochs: int = 40
-    batch_size: int = 256
-    lr: float = 1e-3
+    batch_size: int = 512
+    lr: float = 2e-3
     weight_decay: float = 1e-5
     rollout_steps: int = 4  # multi-step loss; 1 = one-step loss
     patience: int = 6  # early stopping: epochs without validation improvement
-    max_windows: int = 400_000  # cap on training windows per epoch (subsampled)
+    max_windows: int = 200_000  # cap on training windows per epoch (subsampled)
     seed: int = 0
 
 
