@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 H       ?= 60
 
-.PHONY: install run test lint bench checkpoints sweep clean
+.PHONY: install run test lint bench checkpoints sweep regression baseline clean
 
 install: $(STAMP)
 
@@ -33,6 +33,19 @@ checkpoints: install
 
 sweep: install
 	$(BIN)/grasp-bench sweep --horizons 40,50,60,70,80
+
+# Small CPU regression check (CI): BallNav H = 40, 20 problems, against the committed baseline.
+REGRESSION := --env ballnav --horizon 40 --episodes 20 --device cpu --seed 0
+regression: install
+	rm -rf results/runs/ci-regression
+	$(BIN)/grasp-bench run $(REGRESSION) --out results/runs/ci-regression
+	$(BIN)/grasp-bench check results/runs/ci-regression --baseline results/reference/ci_baseline.csv
+
+# Refresh the baseline after an intended change of results (commit the new file).
+baseline: install
+	rm -rf results/runs/ci-baseline
+	$(BIN)/grasp-bench run $(REGRESSION) --out results/runs/ci-baseline
+	cp results/runs/ci-baseline/summary.csv results/reference/ci_baseline.csv
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -5,7 +5,7 @@ segments as Push-T (corners (5, 5) and (506, 506)). Walls are pymunk segments of
 half-thickness ``WALL_RADIUS``; the ball (radius ``BALL_RADIUS``) touches a
 wall when its centre is ``BALL_RADIUS + WALL_RADIUS`` = 16 px from the segment.
 
-Layouts (interior walls; see ``envs/README.md`` for pictures):
+Layouts (interior walls; see ``README.md`` for pictures):
 
 * ``open``: no interior wall. Control case: the straight line is always free.
 * ``wall_gap``: a vertical wall at x = 256 from top to bottom with one 100 px
@@ -24,7 +24,7 @@ Layouts (interior walls; see ``envs/README.md`` for pictures):
 
 ``python -m envs.bench --policies`` prints, per layout, how often the
 straight line between (s_t, s_t+H) on follower trajectories is blocked and
-how often a greedy controller reaches the goal (see envs/README.md).
+how often a greedy controller reaches the goal (see README.md).
 """
 
 from __future__ import annotations

@@ -178,7 +178,7 @@ class PushTPusher(ScriptedPolicy):
     misses the T), it walks back behind it.
 
     ``python -m envs.bench --policies`` measures the fraction of env steps in
-    which the block moves (> 0.5 px or > 0.01 rad); see envs/README.md.
+    which the block moves (> 0.5 px or > 0.01 rad); see README.md.
 
     Args:
         noise_std, epsilon: see :class:`ScriptedPolicy`.

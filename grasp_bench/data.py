@@ -94,15 +94,18 @@ class Trajectories:
         return data
 
 
-def collect_episode(task: Task, seed: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """Run the task's behaviour policy for ``steps`` env steps from ``reset(seed=seed)``.
+def collect_episode(
+    task: Task, seed: int, steps: int, explore: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run the task's behaviour policy for ``steps`` env steps from ``reset(seed=seed)``
+    (with ``explore``, sometimes random actions instead: :meth:`Task.make_policy`).
 
     Returns states ``(steps + 1, S)`` and actions ``(steps, A)``.
     """
     env = task.make_env()
     rng = np.random.default_rng(seed)
     state, _ = env.reset(seed=seed)
-    policy = task.make_policy(env, env.get_state(), rng)
+    policy = task.make_policy(env, env.get_state(), rng, explore)
     states = [env.get_state()]
     actions = []
     for _ in range(steps):
@@ -162,6 +165,7 @@ def collect(
         "episodes": episodes,
         "steps": steps,
         "policy": task.policy_description,
+        "random_episodes": task.random_episodes,
         "grasp_bench_version": __version__,
     }
     return Trajectories(

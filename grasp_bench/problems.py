@@ -68,7 +68,7 @@ def generate(task: Task, horizon: int, n: int, *, split: str = "evaluation", off
     while len(seeds) < n:
         if seed >= seed_range.stop:
             raise UserError(f"ran out of {split} seeds while drawing problems")
-        states, acts = collect_episode(task, seed, horizon)
+        states, acts = collect_episode(task, seed, horizon, explore=False)
         if bool(env.is_success(states[0], states[-1])):
             rejected += 1
         else:

@@ -28,6 +28,7 @@ class Task:
     layout: str | None = None
     default_layout: str | None = None
     policy_description: dict = field(default_factory=lambda: dict(BEHAVIOUR))
+    random_episodes: float = 0.0  # share of random-action episodes in training data
 
     @property
     def env_kwargs(self) -> dict:
@@ -50,11 +51,19 @@ class Task:
 
         return make_env(self.env_id, **self.env_kwargs)
 
-    def make_policy(self, env, state: np.ndarray, rng: np.random.Generator):
-        """The env's scripted behaviour policy, reset for an episode from ``state``."""
-        from envs import make_policy
+    def make_policy(self, env, state: np.ndarray, rng: np.random.Generator, explore: bool):
+        """The env's scripted behaviour policy, reset for an episode from ``state``.
 
-        policy = make_policy(env, **self.policy_description)
+        With ``explore`` (training data), a share ``random_episodes`` of the episodes
+        uses held uniform random actions instead, so the model also sees motions the
+        behaviour policy avoids (a ball driven into walls); problems never explore.
+        """
+        from envs import RandomPolicy, make_policy
+
+        if explore and self.random_episodes > 0 and rng.random() < self.random_episodes:
+            policy = RandomPolicy(hold=(1, 10))
+        else:
+            policy = make_policy(env, **self.policy_description)
         policy.reset(state, rng)
         return policy
 
@@ -62,9 +71,8 @@ class Task:
 #: Exploration of the behaviour policies: Gaussian action noise and a share of uniform
 #: random actions, for data that covers more than the scripted behaviour.
 BEHAVIOUR = {"noise_std": 0.1, "epsilon": 0.1}
-#: The Push-T pusher at moderate speeds (the env's default goes up to full speed, where
-#: contacts are too violent for an MLP to predict well at k = 5).
-PUSHT_BEHAVIOUR = {**BEHAVIOUR, "speed_range": (0.2, 0.7)}
+#: The Push-T pusher from slow to full speed (planners use the whole action box).
+PUSHT_BEHAVIOUR = {**BEHAVIOUR, "speed_range": (0.2, 1.0)}
 
 PUSHT = Task(
     name="pusht",
@@ -73,6 +81,7 @@ PUSHT = Task(
     angle_indices=(4,),
     metrics={"block_pos_px": (2, 3), "block_angle_rad": (4,), "agent_pos_px": (0, 1)},
     policy_description=PUSHT_BEHAVIOUR,
+    random_episodes=0.2,
 )
 
 
@@ -84,6 +93,7 @@ def ballnav(layout: str | None = None) -> Task:
         angle_indices=(),
         metrics={"ball_pos_px": (0, 1)},
         layout=layout or DEFAULT_LAYOUT,
+        random_episodes=0.3,
         default_layout=DEFAULT_LAYOUT,
     )
 
