@@ -20,6 +20,9 @@ ACTION_HIGH = 1.0
 class WorldModel(Protocol):
     """A learned transition model F in a latent space.
 
+    The harness also calls ``decode(z (..., D)) -> state (..., S)`` to judge success
+    under the model's own prediction; planners never use it.
+
     Attributes:
         frameskip: env steps per model step (k).
         action_dim: k * env action dim (A).
