@@ -134,17 +134,17 @@ def test_summarize_counts_and_medians() -> None:
     episodes.loc[5, "reason"] = "nan plan"
     summary = summarize(episodes)
     assert list(summary.columns) == list(SUMMARY_COLUMNS)
-    assert list(zip(summary.planner, summary.horizon, strict=True)) == [
-        ("grasp", 40), ("grasp", 60), ("cem", 40)]
-    grasp40 = summary.iloc[0]
+    assert list(zip(summary.planner, summary.horizon, strict=True)) == [  # paper order
+        ("cem", 40), ("grasp", 40), ("grasp", 60)]
+    grasp40 = summary.iloc[1]
     assert (grasp40.n, grasp40.successes) == (4, 3)
     assert grasp40.success_rate == pytest.approx(0.75)
     assert grasp40.median_time_to_success_s == pytest.approx(2.0)
     assert (grasp40.ci_low, grasp40.ci_high) == pytest.approx(wilson_interval(3, 4))
     assert grasp40.mean_planning_time_s == pytest.approx(5.0)
     assert grasp40.mean_iterations == pytest.approx(25.0)
-    assert summary.iloc[1].median_time_to_success_s == pytest.approx(5.0)
-    cem = summary.iloc[2]
+    assert summary.iloc[2].median_time_to_success_s == pytest.approx(5.0)
+    cem = summary.iloc[0]
     assert cem.successes == 0 and math.isnan(cem.median_time_to_success_s)
     assert cem.failures_by_error == 1 and grasp40.failures_by_error == 0
 
