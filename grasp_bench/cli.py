@@ -518,20 +518,29 @@ def bench(
     device: DeviceOpt = "auto",
     env_steps: Annotated[int, typer.Option(help="Env steps per throughput measurement.")] = 3000,
 ) -> None:
-    """Speed figures: env steps/s, batch replay, and time per planner iteration."""
+    """Speed figures: env steps/s, batch replay, and time per planner iteration.
+
+    Planners are timed on the shipped Push-T model at T = 8 and 16 (H = 40 and 80) for
+    B = 1 and 64, with the ratios of one GRASP iteration to one forward+backward over
+    the same B*T transitions and of one CEM iteration to its T sequential forwards.
+    """
     import subprocess
 
     from grasp_bench.devices import device_name, resolve_device
-    from grasp_bench.planners.bench import bench_planners, format_rows
+    from grasp_bench.models.checkpoint import load_checkpoint
+    from grasp_bench.planners.bench import bench_planners, format_table
+    from grasp_bench.tasks import PUSHT
 
     console.rule("environments (single process)")
     subprocess.run([sys.executable, "-m", "envs.bench", "--steps", str(env_steps)], check=False)
     devices = [resolve_device("cpu")]
     if resolve_device(device).type == "cuda":
         devices.append(resolve_device("cuda"))
+    model, _ = load_checkpoint(PUSHT.checkpoint, env_id=PUSHT.env_id)
     for dev in devices:
-        console.rule(f"planners on {device_name(dev)}")
-        console.print(format_rows(bench_planners(dev)), markup=False, highlight=False)
+        console.rule(f"planners on {device_name(dev)}, ms per iteration")
+        rows = bench_planners(model, dev)
+        console.print(format_table(rows), markup=False, highlight=False)
 
 
 def main() -> None:

@@ -16,9 +16,10 @@ Defaults: DINO-WM (Zhou et al. 2024) ``conf/planner/gd.yaml`` -- ``action_noise:
 with ``lr: 1`` (``a - lr * grad``, kept as ``--set gd.optimizer=sgd --set gd.lr=1``) was
 made for its patch-feature latent; in our standardized latent it drives the actions to
 the box corners (on 20 Push-T tuning problems at H = 40: model success 10 %, against
-90 % with Adam).  The default is therefore the update of GRASP's own sync step, Adam with
-lr 0.05 (le-wm-grasp ``gd_lr: 0.05``), so GD is exactly GRASP's sync run on its own.  The loss is the mean
-over latent dims, summed over problems (DINO-WM's ``loss.mean() * n_evals``) so that
+90 % with Adam).  The default is therefore the update of GRASP's own sync step, Adam
+with lr 0.05 (le-wm-grasp ``gd_lr: 0.05``; Adam is blind to the loss's constant scale), so
+GD takes the same steps as GRASP's sync, from a random start.  The loss is the mean over
+latent dims, summed over problems (DINO-WM's ``loss.mean() * n_evals``) so that
 ``lr: 1`` means what it means there; it is ``terminal_cost / D`` summed over B, so its
 minimizer is the shared objective's.  Problems are independent: each one's gradient only
 depends on its own actions, with SGD and Adam alike.
