@@ -85,7 +85,8 @@ def plot_success_vs_horizon(summary: pd.DataFrame, path: str | os.PathLike[str])
     """Success rate (%) vs horizon H per planner, with 95% Wilson error bars; one panel per env."""
     plt = _pyplot()
     envs = _ordered(summary["env"]) or ["(no data)"]
-    fig, axes = plt.subplots(1, len(envs), figsize=(5.5 * len(envs), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(envs), figsize=(5.5 * len(envs), 4), squeeze=False,
+                             layout="constrained")
     for ax, env in zip(axes[0], envs, strict=True):
         rows = summary[summary["env"] == env]
         planners = planner_order(rows["planner"])
@@ -124,7 +125,8 @@ def plot_anytime(snapshots: pd.DataFrame, episodes: pd.DataFrame | None,
         if source is not None and not source.empty else []
     ncols = min(3, max(1, len(panels)))
     nrows = max(1, math.ceil(len(panels) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(5 * ncols, 3.8 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5 * ncols, 3.8 * nrows), squeeze=False,
+                             layout="constrained")
     flat = list(axes.flat)
     if not panels:
         flat[0].text(0.5, 0.5, "no snapshots", ha="center", va="center")
@@ -153,6 +155,8 @@ def _anytime_panel(ax: Any, curve: pd.DataFrame, source: pd.DataFrame, env: str,
         fracs = [0.0, *(100.0 * mine["solved_fraction"]), 100.0 * _last(mine)]
         ax.step(times, fracs, where="post", label=planner)
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter("{x:g}")
+    ax.xaxis.set_minor_formatter("")
     ax.set(title=f"{env}, H={horizon}", xlabel="planner wall-clock (s)",
            ylabel="episodes solved (%)", ylim=(-2, 102))
     ax.grid(alpha=0.3, which="both")
