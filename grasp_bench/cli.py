@@ -366,17 +366,21 @@ def _execute(prep, run_dir: Path) -> None:
 def _print_summary(summary) -> None:
     import math
 
-    table = Table(title="Success in the simulator (95% Wilson CI) and median time-to-success")
-    for col in ("env", "H", "planner", "n", "success", "95% CI", "median t (s)",
-                "model success", "plan time (s)"):
-        table.add_column(col, justify="right" if col not in ("env", "planner") else "left")
+    envs = ", ".join(dict.fromkeys(summary["env"]))
+    table = Table(
+        title=f"{envs}: success in the simulator [95% Wilson CI]",
+        caption="median TTS: planner time to the first plan that succeeds in the simulator; "
+        "model: success under the world model's own prediction",
+    )
+    for col in ("H", "planner", "n", "success", "median TTS", "model", "plan time"):
+        table.add_column(col, justify="left" if col == "planner" else "right", no_wrap=True)
     for r in summary.itertuples():
         t = r.median_time_to_success_s
         table.add_row(
-            r.env, str(r.horizon), r.planner, str(r.n), f"{100 * r.success_rate:.1f}%",
-            f"[{100 * r.ci_low:.1f}, {100 * r.ci_high:.1f}]",
-            "-" if math.isnan(t) else f"{t:.2f}", f"{100 * r.success_model_rate:.1f}%",
-            f"{r.mean_planning_time_s:.2f}",
+            str(r.horizon), r.planner, str(r.n),
+            f"{100 * r.success_rate:.1f}% [{100 * r.ci_low:.0f}, {100 * r.ci_high:.0f}]",
+            "-" if math.isnan(t) else f"{t:.2f}s", f"{100 * r.success_model_rate:.0f}%",
+            f"{r.mean_planning_time_s:.1f}s",
         )
     console.print(table)
 
@@ -482,10 +486,15 @@ def check(
     episodes, _, _ = load_run(run_dir)
     table = compare_to_baseline(summarize(episodes), load_summary(baseline), alpha=alpha)
     out = Table(title=f"Regression check against {baseline} (alpha {alpha})")
-    for col in table.columns:
-        out.add_column(str(col))
-    for row in table.itertuples(index=False):
-        out.add_row(*(f"{v:.3g}" if isinstance(v, float) else str(v) for v in row))
+    for col in ("env", "planner", "H", "baseline", "this run", "z", "p (drop)", "status"):
+        out.add_column(col)
+    for r in table.itertuples(index=False):
+        out.add_row(
+            r.env, r.planner, str(r.horizon),
+            f"{r.baseline_successes}/{r.baseline_n}",
+            "-" if r.status == "missing" else f"{int(r.current_successes)}/{int(r.current_n)}",
+            f"{r.z:.2f}", f"{r.p_value:.3f}", r.status,
+        )
     console.print(out)
     dropped = table["drop"].astype(bool) | (table.get("status", "") == "missing")
     if dropped.any():
