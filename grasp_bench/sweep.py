@@ -155,8 +155,9 @@ def run_sweep(
     meta_path = run_dir / "meta.json"
     if not meta_path.exists():
         meta = collect_meta(
-            sys.argv, seeds={"planner_seed": opts.seed, "problem_split": opts.problem_split,
-                             "problem_seeds_start": SPLITS[opts.problem_split].start},
+            ["grasp-bench", *sys.argv[1:]],
+            seeds={"planner_seed": opts.seed, "problem_split": opts.problem_split,
+                   "problem_seeds_start": SPLITS[opts.problem_split].start},
             device_name=device_name(prep.device),
             checkpoints={prep.task.tag: prep.manifest["sha256"]},
             extra={"options": opts.to_dict(), "checkpoint": str(prep.checkpoint.name),
