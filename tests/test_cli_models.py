@@ -1,0 +1,65 @@
+"""`collect`, `train`, `models` and `planners` from the command line, errors included."""
+
+import pytest
+from typer.testing import CliRunner
+
+from grasp_bench import __version__
+from grasp_bench.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_version_and_help():
+    assert __version__ in invoke("--version").output
+    res = invoke("--help")
+    assert res.exit_code == 0 and "sweep" in res.output and "check" in res.output
+
+
+def test_collect_then_train_writes_a_loadable_checkpoint(tmp_path):
+    data, val = tmp_path / "d.npz", tmp_path / "v.npz"
+    assert invoke("collect", "--env", "ballnav", "--episodes", 2, "--steps", 90, "--workers",
+                  1, "--out", data).exit_code == 0
+    assert invoke("collect", "--env", "ballnav", "--episodes", 1, "--steps", 90, "--workers",
+                  1, "--split", "validation", "--out", val).exit_code == 0
+    out = tmp_path / "m.pt"
+    res = invoke("train", "--env", "ballnav", "--data", data, "--val-data", val, "--epochs", 1,
+                 "--device", "cpu", "--out", out)
+    assert res.exit_code == 0, res.output
+    assert out.exists() and out.with_suffix(".json").exists()
+    res = invoke("models", "--dir", tmp_path)
+    assert res.exit_code == 0 and "m.pt" in res.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("collect", "--env", "cartpole"), "unknown env"),
+        (("collect", "--episodes", 0), "--episodes must be a positive"),
+        (("collect", "--split", "evaluation"), "--split must be train or validation"),
+        (("train", "--env", "pusht", "--data", "missing.npz"), "not found"),
+        (("train", "--epochs", -1), "--epochs must be a positive"),
+        (("models", "--dir", "nowhere"), "no checkpoints"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(args, message):
+    res = invoke(*args)
+    assert res.exit_code == 2, res.output
+    assert message in res.output and "Traceback" not in res.output
+
+
+def test_unwritable_collect_output(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    res = invoke("collect", "--episodes", 1, "--steps", 5, "--out", blocker / "d.npz")
+    assert res.exit_code == 2 and "cannot create directory" in res.output
+
+
+def test_planners_lists_six():
+    res = invoke("planners")
+    assert res.exit_code == 0
+    for name in ("cem", "gd", "latco", "grasp", "mppi", "icem"):
+        assert name in res.output
