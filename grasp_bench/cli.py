@@ -356,7 +356,11 @@ def _execute(prep, run_dir: Path) -> None:
             summary = run_sweep(prep, run_dir, on_cell_start=start)
         except KeyboardInterrupt:
             bar.stop()
-            err_console.print(f"interrupted: resume with `grasp-bench sweep --resume {run_dir}`")
+            h = ",".join(map(str, opts.horizons))
+            err_console.print(
+                f"interrupted: finished cells are saved; resume with `grasp-bench sweep "
+                f"--horizons {h} --resume {run_dir}` and the other options as before"
+            )
             raise typer.Exit(130) from None
     _print_summary(summary)
     console.print(paper_table_markdown(summary), markup=False, highlight=False)
