@@ -113,9 +113,9 @@ def collect(
     split: Annotated[str, typer.Option(help="Seed range: train or validation.")] = "train",
     seed: Annotated[int, typer.Option(help="Offset of the first seed in the split.")] = 0,
     workers: Annotated[int, typer.Option(help="Worker processes (0: one per core).")] = 0,
-    out: Annotated[Path, typer.Option(help="Output dataset file (.npz).")] = Path(
-        "data/pusht-train.npz"
-    ),
+    out: Annotated[
+        Path | None, typer.Option(help="Output dataset (.npz; default data/<env>-<split>.npz).")
+    ] = None,
 ) -> None:
     """Collect trajectories with the scripted behaviour policy (parallel over cores)."""
     from grasp_bench.data import collect as collect_data
@@ -126,7 +126,7 @@ def collect(
     _positive("steps", steps)
     if split not in ("train", "validation"):
         raise UserError(f"--split must be train or validation (got {split!r})")
-    _writable_file(out)
+    out = _writable_file(out or Path("data") / f"{task.tag}-{split}.npz")
     with progress_bar() as bar:
         t = bar.add_task(f"collect {task.tag}", total=episodes)
         data = collect_data(

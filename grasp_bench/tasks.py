@@ -36,7 +36,7 @@ class Task:
 
     @property
     def tag(self) -> str:
-        """Task name plus non-default layout, e.g. ``ballnav-maze``."""
+        """Task name plus a non-default layout, e.g. ``ballnav-u_trap``."""
         if self.layout is None or self.layout == self.default_layout:
             return self.name
         return f"{self.name}-{self.layout}"
