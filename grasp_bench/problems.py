@@ -10,6 +10,7 @@ rejections is reported.  Seeds come from the evaluation range (never training da
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -93,7 +94,11 @@ def load_or_generate(
     """:func:`generate`, cached on disk (an ``.npz`` per set, written atomically)."""
     if not cache:
         return generate(task, horizon, n, split=split, offset=offset)
-    path = cache_dir() / f"{task.tag}-H{horizon}-{split}{offset}-n{n}-v{__version__}.npz"
+    # the key covers everything that shapes the problems: task, policy, sizes, version
+    recipe = json.dumps([task.env_id, task.env_kwargs, task.policy_description, __version__],
+                        sort_keys=True, default=str)
+    digest = hashlib.sha256(recipe.encode()).hexdigest()[:10]
+    path = cache_dir() / f"{task.tag}-H{horizon}-{split}{offset}-n{n}-{digest}.npz"
     if path.exists():
         try:
             with np.load(path, allow_pickle=False) as f:
