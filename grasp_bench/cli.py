@@ -174,7 +174,7 @@ def train(
         _positive("rollout-steps", rollout_steps)
         cfg = replace(cfg, rollout_steps=rollout_steps)
     dev = resolve_device(device)
-    out = _writable_file(out or Path("checkpoints") / f"{task.tag}.pt")
+    out = _writable_file(out or task.checkpoint)
     with progress_bar() as bar:
 
         def load_or_collect(path: Path | None, split: str, n: int) -> Trajectories:
@@ -207,7 +207,9 @@ def train(
 @user_errors
 def checkpoints(
     envs: Annotated[str, typer.Option(help="Comma-separated tasks to rebuild.")] = "pusht,ballnav",
-    out_dir: Annotated[Path, typer.Option(help="Where to write them.")] = Path("checkpoints"),
+    out_dir: Annotated[
+        Path | None, typer.Option(help="Where to write them (default: checkpoints/).")
+    ] = None,
     device: DeviceOpt = "cpu",
 ) -> None:
     """Regenerate the shipped checkpoints from seeds (what `make checkpoints` runs)."""
@@ -218,6 +220,9 @@ def checkpoints(
     for n in names:
         if n not in RECIPES:
             raise UserError(f"no recipe for {n!r}; expected some of {', '.join(RECIPES)}")
+    from grasp_bench.tasks import CHECKPOINT_DIR
+
+    out_dir = out_dir or CHECKPOINT_DIR
     dev = str(resolve_device(device))
     done = []
     with progress_bar() as bar:
@@ -241,16 +246,15 @@ def checkpoints(
 @app.command()
 @user_errors
 def models(
-    directory: Annotated[Path, typer.Option("--dir", help="Checkpoint directory.")] = Path(
-        "checkpoints"
-    ),
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Checkpoint directory (default: checkpoints/).")
+    ] = None,
 ) -> None:
     """List checkpoints with their accuracy (validation errors in physical units)."""
     from grasp_bench.models.checkpoint import read_manifest
     from grasp_bench.tasks import CHECKPOINT_DIR
 
-    if directory == Path("checkpoints") and not directory.exists():
-        directory = CHECKPOINT_DIR
+    directory = directory or CHECKPOINT_DIR
     found = sorted(directory.glob("*.json"))
     if not found:
         raise UserError(f"no checkpoints in {directory}; build them with `make checkpoints`")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -156,7 +156,3 @@ def open_loop_errors(
             row[f"{name}_p90"] = float(np.quantile(err, 0.9))
         out[f"H{h}"] = row
     return out
-
-
-def config_dict(cfg: TrainConfig) -> dict:
-    return asdict(cfg)
