@@ -10,9 +10,15 @@ into B open-loop plans of T model steps::
 
 Shared contract (DESIGN.md, "Planners"):
 
-* One objective for the returned plan: :func:`terminal_cost`, the squared L2 error (summed
-  over D) between the goal and the last state of the *serial* model rollout of the plan.
-  Planners may optimize other losses internally (GRASP, LatCo), but they are judged by this.
+* One objective for the returned plan: :func:`terminal_cost`, the goal metric
+  :func:`goal_cost` (a task-declared diagonal weighting of the squared latent error,
+  ``goal_weights``; plain latent MSE when None) between the goal and the last state of the
+  *serial* model rollout of the plan.  Planners may optimize other losses internally
+  (GRASP, LatCo), but every term of theirs that measures the goal uses the same metric,
+  and they are judged by this.
+* Warm start (MPC): ``init`` (B, T, A) replaces the planner's own initial plan; each
+  planner's docstring says how (mean of a sampler, starting actions of a gradient
+  planner, with lifted states from its model rollout).
 * Everything is batched over the B problems, runs on ``z0.device`` and draws randomness
   only from the ``generator`` passed to ``plan`` (never the global RNG), so the same
   seed gives the same plan.
@@ -65,6 +71,8 @@ __all__ = [
     "clamp_actions",
     "clamp_actions_",
     "describe_registry",
+    "goal_cost",
+    "warm_actions",
     "knob",
     "line_init",
     "FlatAdam",
@@ -114,6 +122,9 @@ class Planner(Protocol):
     """A planner built from its frozen config (``planner.config``)."""
 
     name: str
+    #: iterations between the planner's natural boundaries (GRASP: its sync period);
+    #: snapshots are taken on multiples of it so none falls mid-cycle.
+    snapshot_period: int
 
     def plan(
         self,
@@ -123,6 +134,8 @@ class Planner(Protocol):
         horizon: int,
         *,
         generator: torch.Generator,
+        goal_weights: torch.Tensor | None = None,
+        init: torch.Tensor | None = None,
         snapshot_every: int = 0,
         on_snapshot: SnapshotCallback | None = None,
     ) -> PlanResult:
@@ -134,6 +147,10 @@ class Planner(Protocol):
             z_goal: ``(B, D)`` goal latents.
             horizon: T, the number of model steps of the plan.
             generator: the only source of randomness, on ``z0.device``.
+            goal_weights: ``(D,)`` diagonal goal metric of :func:`goal_cost` (None: plain
+                latent MSE), used by every term of the planner that measures the goal.
+            init: ``(B, T, A)`` a warm-start plan (MPC: the previous plan shifted), or None
+                for the planner's own initialization; each planner says how it uses it.
             snapshot_every: copy the current plan every this many iterations (0: only the
                 final plan).
             on_snapshot: called as ``on_snapshot(iteration, elapsed_s, actions_cpu)`` at each
@@ -159,22 +176,33 @@ def clamp_actions_(actions: torch.Tensor) -> torch.Tensor:
 def rollout_terminal(model: WorldModel, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
     """Last state of the serial rollout: ``z0 (..., D)``, ``actions (..., T, A)`` -> ``(..., D)``.
 
-    T sequential ``model.step`` calls; differentiable (BPTT) when called with grad enabled.
+    The model's own ``rollout`` (T sequential ``model.step`` calls for a learned model, one
+    continuous simulation for the simulator ceiling); differentiable (BPTT) when called
+    with grad enabled.
     """
-    z = z0
-    for t in range(actions.shape[-2]):
-        z = model.step(z, actions[..., t, :])
-    return z
+    return model.rollout(z0, actions)[..., -1, :]
+
+
+def goal_cost(z: torch.Tensor, z_goal: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    """The goal metric: ``sum_d w_d (z_d - g_d)^2`` over the last dim, ``(..., D)`` -> ``(...)``.
+
+    ``weights (D,)`` is the task-declared diagonal metric on the latent (see
+    :mod:`grasp_bench.objective`); ``None`` is plain latent MSE (all weights 1).
+    """
+    sq = (z - z_goal).square()
+    return (sq if weights is None else sq * weights).sum(-1)
 
 
 def terminal_cost(
-    model: WorldModel, z0: torch.Tensor, actions: torch.Tensor, z_goal: torch.Tensor
+    model: WorldModel, z0: torch.Tensor, actions: torch.Tensor, z_goal: torch.Tensor,
+    weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """The objective shared by all planners: ``||z_T(actions) - z_goal||^2`` summed over D.
+    """The objective shared by all planners: :func:`goal_cost` of the serial rollout's last
+    state, ``||z_T(actions) - z_goal||_W^2``.
 
-    ``z0 (..., D)``, ``actions (..., T, A)``, ``z_goal (..., D)`` -> ``(...)``.
+    ``z0 (..., D)``, ``actions (..., T, A)``, ``z_goal (..., D)``, ``weights (D,)`` -> ``(...)``.
     """
-    return (rollout_terminal(model, z0, actions) - z_goal).square().sum(-1)
+    return goal_cost(rollout_terminal(model, z0, actions), z_goal, weights)
 
 
 def line_init(z0: torch.Tensor, z_goal: torch.Tensor, horizon: int) -> torch.Tensor:
@@ -294,6 +322,8 @@ def check_plan_inputs(
     z_goal: torch.Tensor,
     horizon: int,
     generator: torch.Generator,
+    goal_weights: torch.Tensor | None = None,
+    init: torch.Tensor | None = None,
 ) -> tuple[int, int, int]:
     """Validate ``plan`` arguments; returns ``(B, D, A)``."""
     if z0.ndim != 2 or z_goal.shape != z0.shape:
@@ -308,7 +338,22 @@ def check_plan_inputs(
         raise ValueError("generator must be a torch.Generator on the model's device")
     if torch.device(generator.device).type != z0.device.type:
         raise ValueError(f"generator is on {generator.device} but z0 on {z0.device}")
-    return z0.shape[0], z0.shape[1], int(model.action_dim)
+    B, D, A = z0.shape[0], z0.shape[1], int(model.action_dim)
+    if goal_weights is not None and (
+        goal_weights.shape != (D,) or not bool(torch.isfinite(goal_weights).all())
+        or bool((goal_weights < 0).any())
+    ):
+        raise ValueError(f"goal_weights must be finite, >= 0 and of shape ({D},)")
+    if init is not None and tuple(init.shape) != (B, int(horizon), A):
+        raise ValueError(f"init must be (B, T, A) = {(B, int(horizon), A)}; got {tuple(init.shape)}")
+    return B, D, A
+
+
+def warm_actions(init: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor | None:
+    """A warm-start plan ``init (B, T, A)`` as a clamped copy with ``like``'s device and dtype."""
+    if init is None:
+        return None
+    return init.detach().to(like.device, like.dtype).clamp(ACTION_LOW, ACTION_HIGH)
 
 
 # ---------------------------------------------------------------------------------------

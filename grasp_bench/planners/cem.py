@@ -6,7 +6,7 @@ Algorithm (per problem b, all B problems batched; shapes in brackets)::
     repeat iterations times:
         a^(i) ~ N(mu, sigma^2), clamped to the action box      i = 1..S   [B, S, T, A]
         a^(1) <- mu                         (keep_mean_sample: the mean is a candidate)
-        c^(i) = ||z_T(a^(i)) - g||^2        T sequential model.step on B*S rows [B, S]
+        c^(i) = ||z_T(a^(i)) - g||_W^2      T sequential model.step on B*S rows [B, S]
         E = the top-k a^(i) with the lowest c                                  [B, K, T, A]
         mu <- mean(E);  sigma <- std(E)
     return mu
@@ -16,6 +16,9 @@ Defaults: DINO-WM (Zhou et al. 2024) ``conf/planner/cem.yaml`` -- ``num_samples:
 mu = 0, sigma = var_scale and sets the first sample to the mean.  DINO-WM samples in
 z-scored action space without clamping; here actions live in [-1, 1] and every sample is
 clamped to the box (so sigma = 1 puts many samples on the boundary at first).
+
+Warm start (MPC): mu <- init, sigma <- var_scale, as DINO-WM's MPC hands the shifted
+previous plan to CEM's ``init_mu_sigma`` (the mean only; the spread starts afresh).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from grasp_bench.planners.base import (
     positive,
     register,
     terminal_cost,
+    warm_actions,
 )
 
 
@@ -55,9 +59,11 @@ class CEMConfig:
 
 
 def evaluate_candidates(
-    model: WorldModel, z0: torch.Tensor, z_goal: torch.Tensor, candidates: torch.Tensor
+    model: WorldModel, z0: torch.Tensor, z_goal: torch.Tensor, candidates: torch.Tensor,
+    weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Terminal cost of ``candidates (B, S, T, A)`` from ``z0, z_goal (B, D)`` -> ``(B, S)``.
+    """Terminal cost of ``candidates (B, S, T, A)`` from ``z0, z_goal (B, D)`` -> ``(B, S)``
+    (goal metric ``weights (D,)``, see :func:`~grasp_bench.planners.base.goal_cost`).
 
     The B*S rollouts run as one batch: T sequential ``model.step`` calls on ``(B*S, D)``.
     """
@@ -66,7 +72,7 @@ def evaluate_candidates(
     flat = candidates.reshape(B * S, T, A)
     z0s = z0[:, None, :].expand(B, S, D).reshape(B * S, D)
     zg = z_goal[:, None, :].expand(B, S, D).reshape(B * S, D)
-    return terminal_cost(model, z0s, flat, zg).view(B, S)
+    return terminal_cost(model, z0s, flat, zg, weights).view(B, S)
 
 
 def select_elites(candidates: torch.Tensor, costs: torch.Tensor, k: int) -> torch.Tensor:
@@ -81,6 +87,7 @@ class CEM:
     """DINO-WM's CEM, batched over problems (see the module docstring)."""
 
     name = "cem"
+    snapshot_period = 1
 
     def __init__(self, config: CEMConfig | None = None):
         self.config = config or CEMConfig()
@@ -94,15 +101,18 @@ class CEM:
         horizon: int,
         *,
         generator: torch.Generator,
+        goal_weights: torch.Tensor | None = None,
+        init: torch.Tensor | None = None,
         snapshot_every: int = 0,
         on_snapshot: SnapshotCallback | None = None,
     ) -> PlanResult:
         cfg = self.config
-        B, D, A = check_plan_inputs(model, z0, z_goal, horizon, generator)
+        B, D, A = check_plan_inputs(model, z0, z_goal, horizon, generator, goal_weights, init)
         T, S, dev, dt = int(horizon), cfg.samples, z0.device, z0.dtype
         rec = SnapshotRecorder(dev, snapshot_every, on_snapshot)
 
-        mu = torch.zeros(B, T, A, device=dev, dtype=dt)
+        mu = warm_actions(init, z0)
+        mu = torch.zeros(B, T, A, device=dev, dtype=dt) if mu is None else mu
         sigma = torch.full((B, T, A), cfg.var_scale, device=dev, dtype=dt)
         for it in range(1, cfg.iterations + 1):
             noise = torch.randn((B, S, T, A), generator=generator, device=dev, dtype=dt)
@@ -110,7 +120,7 @@ class CEM:
             if cfg.keep_mean_sample:
                 cand[:, 0] = mu
             cand.clamp_(ACTION_LOW, ACTION_HIGH)
-            costs = evaluate_candidates(model, z0, z_goal, cand)
+            costs = evaluate_candidates(model, z0, z_goal, cand, goal_weights)
             elites = select_elites(cand, costs, cfg.topk)
             mu = elites.mean(1)
             sigma = elites.std(1, correction=1 if cfg.topk > 1 else 0)
@@ -118,7 +128,7 @@ class CEM:
                 rec.record(it, mu)
 
         snapshots, elapsed = rec.finish(cfg.iterations, mu)
-        cost = terminal_cost(model, z0, mu, z_goal)
+        cost = terminal_cost(model, z0, mu, z_goal, goal_weights)
         return PlanResult(mu, cost, cfg.iterations, snapshots, elapsed)
 
 

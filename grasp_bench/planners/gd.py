@@ -5,7 +5,7 @@ Algorithm (all B problems batched; shapes in brackets)::
     a <- N(0, 1) clamped to the box (init=randn) or 0 (init=zero)        [B, T, A]
     repeat iterations times:
         z_T = F(...F(F(z0, a_1), a_2)..., a_T)       T sequential model.step    [B, D]
-        L = sum_b mean_d (z_T - g)^2                 (DINO-WM's "mse" objective)
+        L = sum_b mean_d w_d (z_T - g)^2             (DINO-WM's "mse", goal metric w)
         a <- optimizer step on dL/da                 (backprop through all T steps)
         a <- a + action_noise * N(0, 1)              (DINO-WM: noise after every step)
         a <- clamp(a, ACTION_LOW, ACTION_HIGH)
@@ -22,7 +22,8 @@ GD takes the same steps as GRASP's sync, from a random start.  The loss is the m
 latent dims, summed over problems (DINO-WM's ``loss.mean() * n_evals``) so that
 ``lr: 1`` means what it means there; it is ``terminal_cost / D`` summed over B, so its
 minimizer is the shared objective's.  Problems are independent: each one's gradient only
-depends on its own actions, with SGD and Adam alike.
+depends on its own actions, with SGD and Adam alike.  Warm start (MPC): a <- init instead
+of the random draw (DINO-WM's GD takes the shifted previous plan as its initial actions).
 """
 
 from __future__ import annotations
@@ -38,11 +39,13 @@ from grasp_bench.planners.base import (
     SnapshotCallback,
     SnapshotRecorder,
     check_plan_inputs,
+    goal_cost,
     knob,
     positive,
     register,
     rollout_terminal,
     terminal_cost,
+    warm_actions,
 )
 
 
@@ -73,6 +76,7 @@ class GD:
     """Shooting gradient descent (DINO-WM's GD planner), batched over problems."""
 
     name = "gd"
+    snapshot_period = 1
 
     def __init__(self, config: GDConfig | None = None):
         self.config = config or GDConfig()
@@ -85,16 +89,20 @@ class GD:
         horizon: int,
         *,
         generator: torch.Generator,
+        goal_weights: torch.Tensor | None = None,
+        init: torch.Tensor | None = None,
         snapshot_every: int = 0,
         on_snapshot: SnapshotCallback | None = None,
     ) -> PlanResult:
         cfg = self.config
-        B, D, A = check_plan_inputs(model, z0, z_goal, horizon, generator)
+        B, D, A = check_plan_inputs(model, z0, z_goal, horizon, generator, goal_weights, init)
         T, dev, dt = int(horizon), z0.device, z0.dtype
         z0, z_goal = z0.detach(), z_goal.detach()
         rec = SnapshotRecorder(dev, snapshot_every, on_snapshot)
 
-        if cfg.init == "randn":
+        if init is not None:
+            init = warm_actions(init, z0)
+        elif cfg.init == "randn":
             init = torch.randn((B, T, A), generator=generator, device=dev, dtype=dt)
         else:
             init = torch.zeros(B, T, A, device=dev, dtype=dt)
@@ -104,7 +112,7 @@ class GD:
         for it in range(1, cfg.iterations + 1):
             with torch.enable_grad():
                 z_T = rollout_terminal(model, z0, actions)  # (B, D), T serial steps
-                loss = (z_T - z_goal).square().mean(-1).sum()
+                loss = goal_cost(z_T, z_goal, goal_weights).sum() / D
                 (grad,) = torch.autograd.grad(loss, [actions])
             if opt is None:
                 with torch.no_grad():
@@ -122,7 +130,7 @@ class GD:
         plan = actions.detach()
         snapshots, elapsed = rec.finish(cfg.iterations, plan)
         with torch.no_grad():
-            cost = terminal_cost(model, z0, plan, z_goal)
+            cost = terminal_cost(model, z0, plan, z_goal, goal_weights)
         return PlanResult(plan, cost, cfg.iterations, snapshots, elapsed)
 
 

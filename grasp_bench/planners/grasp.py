@@ -10,14 +10,15 @@ call per iteration (parallel in time), instead of T sequential calls::
     Adam with two parameter groups: states (lr_states), actions (lr_actions)
     for k = 1..iterations:
         p_t = F(sg(s_t), a_t),  t = 0..T-1        one model.step on [B, T, D], [B, T, A]
-        L = sum_t ||p_t - s_{t+1}||^2 + gamma * sum_t ||p_t - g||^2     (summed over B)
+        L = sum_t ||p_t - s_{t+1}||^2 + gamma * sum_t ||p_t - g||_W^2   (summed over B;
+            the last residual p_{T-1} - s_T = p_{T-1} - g is a goal term: measured in W)
         Adam step on (s, a)      s gets gradient only as a target s_{t+1}; sg = detach on
                                  the model's state input, so no gradient flows through
                                  F into the states (only dL/da goes through the model)
         s <- s + noise * N(0, 1)                    (Langevin-style; states only)
         a <- clamp(a, ACTION_LOW, ACTION_HIGH)
         if sync_every > 0 and k % sync_every == 0:          (sync: actions only)
-            gd:  sync_steps Adam(lr=sync_lr) steps on ||z_T(a) - g||^2 through the serial
+            gd:  sync_steps Adam(lr=sync_lr) steps on ||z_T(a) - g||_W^2 through the serial
                  rollout z_T(a) = F(...F(s_0, a_1)..., a_T) (BPTT), clamping after each
             cem: sync_steps CEM iterations around a (variance from the gap between the
                  virtual states and the rollout of a, as in the author's code)
@@ -30,6 +31,13 @@ gd_opt_steps: 10, gd_lr: 0.05``) and ``grasp_solver.py`` (goal weight 1 without 
 sync after iterations 50, 100, ..., 750 -- so the returned actions are freshly synced;
 states are not re-initialized after a sync; actions start at zero; CEM-sync knobs from
 ``config/eval/solver/grasp_cem_sync.yaml``, which also sets ``gd_opt_steps: 5``).
+
+``W`` is the benchmark's goal metric (``goal_weights``; plain latent MSE when None, which
+is the author's loss): every term that measures the goal uses it, the dynamics
+consistency between virtual states stays plain latent error.
+
+Warm start (MPC, ours): a <- init and s_1..s_{T-1} <- the model rollout of init (virtual
+states consistent with the warm actions instead of the line).
 
 Differences from the author's code, all deliberate:
 
@@ -59,12 +67,14 @@ from grasp_bench.planners.base import (
     SnapshotCallback,
     SnapshotRecorder,
     check_plan_inputs,
+    goal_cost,
     knob,
     line_init,
     positive,
     register,
     rollout_terminal,
     terminal_cost,
+    warm_actions,
 )
 from grasp_bench.planners.cem import evaluate_candidates, select_elites
 
@@ -119,6 +129,7 @@ def relaxed_loss(
     actions: torch.Tensor,
     z_goal: torch.Tensor,
     gamma: float,
+    weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """GRASP's loss, written with autograd: the reference for the closed-form gradient
     that :class:`GRASP` uses (the tests check one against the other).
@@ -126,12 +137,15 @@ def relaxed_loss(
     ``traj (B, T+1, D)`` = [s_0, s_1..s_{T-1}, s_T = g], ``actions (B, T, A)``,
     ``z_goal (B, D)``::
 
-        L = sum_t ||F(sg(s_t), a_t) - s_{t+1}||^2 + gamma * sum_t ||F(sg(s_t), a_t) - g||^2
+        L = sum_{t<T-1} ||F(sg(s_t), a_t) - s_{t+1}||^2 + ||F(sg(s_{T-1}), a_{T-1}) - g||_W^2
+            + gamma * sum_t ||F(sg(s_t), a_t) - g||_W^2
     """
     T = actions.shape[1]
     pred = model.step(traj[:, :T].detach(), actions)  # sg on the state input
     g = z_goal[:, None, :]
-    return (pred - traj[:, 1:]).square().sum() + gamma * (pred - g).square().sum()
+    dyn = (pred[:, :-1] - traj[:, 1:T]).square().sum()
+    return (dyn + goal_cost(pred[:, -1], z_goal, weights).sum()
+            + gamma * goal_cost(pred, g, weights).sum())
 
 
 class GRASP:
@@ -148,6 +162,13 @@ class GRASP:
     def __init__(self, config: GRASPConfig | None = None):
         self.config = config or GRASPConfig()
 
+    @property
+    def snapshot_period(self) -> int:
+        """Snapshots fall right after a sync: the plan is freshest there, and mid-cycle
+        snapshots would catch the actions before the serial rollout corrects them."""
+        cfg = self.config
+        return cfg.sync_every if cfg.sync_every > 0 and cfg.sync_steps > 0 else 1
+
     def plan(
         self,
         model: WorldModel,
@@ -156,11 +177,13 @@ class GRASP:
         horizon: int,
         *,
         generator: torch.Generator,
+        goal_weights: torch.Tensor | None = None,
+        init: torch.Tensor | None = None,
         snapshot_every: int = 0,
         on_snapshot: SnapshotCallback | None = None,
     ) -> PlanResult:
         cfg = self.config
-        B, D, A = check_plan_inputs(model, z0, z_goal, horizon, generator)
+        B, D, A = check_plan_inputs(model, z0, z_goal, horizon, generator, goal_weights, init)
         T, dev, dt = int(horizon), z0.device, z0.dtype
         z0, z_goal = z0.detach(), z_goal.detach()
         rec = SnapshotRecorder(dev, snapshot_every, on_snapshot)
@@ -176,7 +199,13 @@ class GRASP:
         box = x[n_traj:].view(B, T, A)  # the same actions, without autograd (for clamping)
         traj[:, 0] = z0
         traj[:, T] = z_goal
-        traj[:, 1:T] = line_init(z0, z_goal, T)
+        if init is None:
+            traj[:, 1:T] = line_init(z0, z_goal, T)
+        else:
+            warm = warm_actions(init, z0)
+            box.copy_(warm)
+            with torch.no_grad():
+                traj[:, 1:T] = model.rollout(z0, warm)[:, 1:T]
         if cfg.init_noise > 0 and T > 1:
             noise = torch.randn((B, T - 1, D), generator=generator, device=dev, dtype=dt)
             traj[:, 1:T].add_(noise, alpha=cfg.init_noise)
@@ -189,6 +218,9 @@ class GRASP:
         r = torch.empty(B, T, D, device=dev, dtype=dt)  # F(sg(s_t), a_t) - s_{t+1}
         r_virt = r[:, : T - 1]
         e = torch.empty(B, T, D, device=dev, dtype=dt)  # F(sg(s_t), a_t) - g, then dL/dp / 2
+        W = goal_weights
+        gamma_w = cfg.gamma if W is None else cfg.gamma * W  # weight of the dense goal term
+        r_last = r[:, T - 1]  # p_{T-1} - g: the goal residual, measured in W
 
         for it in range(1, cfg.iterations + 1):
             # Gradient of relaxed_loss.  L is quadratic in the predictions p and in the
@@ -201,10 +233,12 @@ class GRASP:
             p = pred.detach()
             torch.sub(p, s_next, out=r)
             torch.sub(p, g, out=e)
-            half_dpred = e.mul_(cfg.gamma).add_(r)  # (dL/dp) / 2 = r + gamma e
+            torch.mul(r_virt, -2.0, out=grad_virt)  # before r_last is reweighted
+            if W is not None:
+                r_last.mul_(W)
+            half_dpred = e.mul_(gamma_w).add_(r)  # (dL/dp) / 2 = r (W on r_last) + gamma W e
             (ga,) = torch.autograd.grad(pred, actions, grad_outputs=half_dpred)
             torch.mul(ga, 2.0, out=grad_actions)
-            torch.mul(r_virt, -2.0, out=grad_virt)
             opt.step(grad)
             if cfg.noise > 0 and T > 1:  # Langevin-style noise: states only
                 noise = torch.randn((B, T - 1, D), generator=generator, device=dev, dtype=dt)
@@ -212,9 +246,9 @@ class GRASP:
             box.clamp_(ACTION_LOW, ACTION_HIGH)
             if cfg.sync_every > 0 and it % cfg.sync_every == 0 and cfg.sync_steps > 0:
                 if cfg.sync_mode == "gd":
-                    self._sync_gd(model, z0, z_goal, actions)
+                    self._sync_gd(model, z0, z_goal, actions, W)
                 else:
-                    self._sync_cem(model, z0, z_goal, actions, s_virt, generator)
+                    self._sync_cem(model, z0, z_goal, actions, s_virt, generator, W)
                 opt.reset()  # a fresh Adam after each sync (grasp_solver.py)
             if rec.due(it):
                 rec.record(it, actions)
@@ -223,24 +257,24 @@ class GRASP:
         snapshots, elapsed = rec.finish(cfg.iterations, plan)
         plan = plan.clone()  # not a view into the optimizer's buffer
         with torch.no_grad():
-            cost = terminal_cost(model, z0, plan, z_goal)
+            cost = terminal_cost(model, z0, plan, z_goal, W)
         return PlanResult(plan, cost, cfg.iterations, snapshots, elapsed,
                           info={"states": s_virt.clone()})
 
-    def _sync_gd(self, model, z0, z_goal, actions: torch.Tensor) -> None:
+    def _sync_gd(self, model, z0, z_goal, actions: torch.Tensor, weights) -> None:
         """``sync_steps`` Adam steps (lr ``sync_lr``) on the serial loss
-        ``||z_T(a) - g||^2`` (BPTT through T model steps), updating the actions only."""
+        ``||z_T(a) - g||_W^2`` (BPTT through T model steps), updating the actions only."""
         opt = FlatAdam(actions.detach(), self.config.sync_lr)
         for _ in range(self.config.sync_steps):
             with torch.enable_grad():
-                loss = (rollout_terminal(model, z0, actions) - z_goal).square().sum()
+                loss = terminal_cost(model, z0, actions, z_goal, weights).sum()
                 (ga,) = torch.autograd.grad(loss, [actions])
             opt.step(ga)
             with torch.no_grad():
                 actions.clamp_(ACTION_LOW, ACTION_HIGH)
 
     @torch.no_grad()
-    def _sync_cem(self, model, z0, z_goal, actions, states, generator) -> None:
+    def _sync_cem(self, model, z0, z_goal, actions, states, generator, weights) -> None:
         """CEM around the current actions (author's ``_cem_sync``); writes the elite mean
         into ``actions``.  Per-timestep variance: ``var_scale * gap_t + var_min`` with
         ``gap_t`` the mean squared distance between virtual state s_t and the rollout's
@@ -260,7 +294,7 @@ class GRASP:
             noise = torch.randn((B, S, T, A), generator=generator, device=mean.device,
                                 dtype=mean.dtype)
             cand = (mean[:, None] + noise * var[:, None].sqrt()).clamp_(ACTION_LOW, ACTION_HIGH)
-            costs = evaluate_candidates(model, z0, z_goal, cand)
+            costs = evaluate_candidates(model, z0, z_goal, cand, weights)
             elites = select_elites(cand, costs, K)
             mean = elites.mean(1)
             var = elites.var(1, correction=1 if K > 1 else 0).mean(-1, keepdim=True)

@@ -11,7 +11,7 @@ Algorithm (all B problems batched; shapes in brackets)::
         X = clamp(mu + sigma * eps)                           (clipping, not truncation)
         X <- X + kept elites of iteration i-1 (keep_elite_frac of the K)   [B, N_i + k, ..]
         X <- X + mu at the last iteration (add_mean_last)
-        c = ||z_T(X) - g||^2               T sequential model.step on all rows
+        c = ||z_T(X) - g||_W^2               T sequential model.step on all rows
         E = top-K of X (K = ceil(elite_ratio * population));  kept <- best k of E
         mu <- alpha mu + (1 - alpha) mean(E);  sigma <- alpha sigma + (1 - alpha) std(E)
         best <- best sample seen so far (per problem)
@@ -19,9 +19,9 @@ Algorithm (all B problems batched; shapes in brackets)::
 
 Every piece of state (mu, sigma, the kept elites, the best sample) lives in one ``plan``
 call and has a leading problem dimension B: nothing leaks between calls or between
-problems (mbrl-lib issue #186: its ``ICEMOptimizer.elite`` was never reset).  There is
-no shift-and-warm-start: each call plans from scratch, the open-loop setting of this
-benchmark.
+problems (mbrl-lib issue #186: its ``ICEMOptimizer.elite`` was never reset).  Warm start
+(MPC): mu <- init, the shift-initialization of the mean of Pinneri et al. 2020 (without
+init each call plans from scratch, the open-loop setting).
 
 Defaults: Pinneri et al. 2020 -- colored-noise exponent beta = 2, population decay
 gamma = 1.25, kept-elite fraction xi = 0.3, momentum alpha = 0.1, mean added at the last
@@ -48,6 +48,7 @@ from grasp_bench.planners.base import (
     positive,
     register,
     terminal_cost,
+    warm_actions,
 )
 from grasp_bench.planners.cem import evaluate_candidates
 
@@ -117,6 +118,7 @@ class ICEM:
     """iCEM for open-loop plans (see the module docstring)."""
 
     name = "icem"
+    snapshot_period = 1
 
     def __init__(self, config: ICEMConfig | None = None):
         self.config = config or ICEMConfig()
@@ -130,18 +132,21 @@ class ICEM:
         horizon: int,
         *,
         generator: torch.Generator,
+        goal_weights: torch.Tensor | None = None,
+        init: torch.Tensor | None = None,
         snapshot_every: int = 0,
         on_snapshot: SnapshotCallback | None = None,
     ) -> PlanResult:
         cfg = self.config
-        B, D, A = check_plan_inputs(model, z0, z_goal, horizon, generator)
+        B, D, A = check_plan_inputs(model, z0, z_goal, horizon, generator, goal_weights, init)
         T, dev, dt = int(horizon), z0.device, z0.dtype
         K = cfg.elites
         n_keep = math.ceil(cfg.keep_elite_frac * K)
         rec = SnapshotRecorder(dev, snapshot_every, on_snapshot)
 
         # All state is local to this call and per problem (leading dim B).
-        mu = torch.zeros(B, T, A, device=dev, dtype=dt)
+        mu = warm_actions(init, z0)
+        mu = torch.zeros(B, T, A, device=dev, dtype=dt) if mu is None else mu
         std = torch.full((B, T, A), cfg.init_std, device=dev, dtype=dt)
         kept: torch.Tensor | None = None  # (B, n_keep, T, A)
         best = mu.clone()
@@ -159,7 +164,7 @@ class ICEM:
             if cfg.add_mean_last and i == cfg.iterations - 1:
                 parts.append(mu[:, None])
             X = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
-            costs = evaluate_candidates(model, z0, z_goal, X)  # (B, N)
+            costs = evaluate_candidates(model, z0, z_goal, X, goal_weights)  # (B, N)
             order = costs.topk(min(K, X.shape[1]), dim=1, largest=False).indices  # (B, K)
             elites = X.gather(1, order[:, :, None, None].expand(-1, -1, T, A))
             kept = elites[:, :n_keep]
@@ -175,7 +180,7 @@ class ICEM:
                 rec.record(i + 1, best)
 
         snapshots, elapsed = rec.finish(cfg.iterations, best)
-        cost = terminal_cost(model, z0, best, z_goal)
+        cost = terminal_cost(model, z0, best, z_goal, goal_weights)
         return PlanResult(best, cost, cfg.iterations, snapshots, elapsed)
 
 

@@ -14,7 +14,7 @@ compare GRASP).  All T transitions of all B problems go through ONE ``model.step
         p_t = F(z_{t-1}, a_t),  t = 1..T (z_0 = z0)      one model.step on [B, T, .]
         r_t = ||z_t - p_t||^2                             dynamics residual  [B, T]
         v   = relu((a - c)^2 - h^2)   c, h = box centre, half-width (= a^2 - 1 on [-1, 1])
-        L = goal_weight ||z_T - g||^2 + dyn_loss_scale sum_t lambda_t r_t
+        L = goal_weight ||z_T - g||_W^2 + dyn_loss_scale sum_t lambda_t r_t
             + act_loss_scale sum nu * v                                  (summed over B)
         Adam step (lr) on (Z, a)                  (actions unconstrained in the optimizer)
         every multiplier_every steps:  lambda += lambda_lr * r;  nu += nu_lr * v
@@ -34,7 +34,9 @@ the linear test system the lifted states satisfy the dynamics and never reach th
 in 5000 steps), so the base default 1 is used -- ``--set latco.dyn_loss_scale=1e4``
 restores it.  ``goal_weight`` (1) is ours.  Losses are summed over B, so the problems
 are independent; the N(0, 1) init is drawn for all B at once (batching changes a
-problem's draws; ``init=line, init_std=0`` is deterministic).
+problem's draws; ``init=line, init_std=0`` is deterministic).  Warm start (MPC): a <- init
+and Z <- the model rollout of init (lifted states consistent with the warm actions; ours),
+multipliers afresh.
 """
 
 from __future__ import annotations
@@ -50,11 +52,13 @@ from grasp_bench.planners.base import (
     SnapshotCallback,
     SnapshotRecorder,
     check_plan_inputs,
+    goal_cost,
     knob,
     line_init,
     positive,
     register,
     terminal_cost,
+    warm_actions,
 )
 
 _CFG = "latco config.yaml latco_first_order"
@@ -102,6 +106,7 @@ class LatCo:
     """First-order LatCo with dual ascent (see the module docstring)."""
 
     name = "latco"
+    snapshot_period = 1
 
     def __init__(self, config: LatCoConfig | None = None):
         self.config = config or LatCoConfig()
@@ -114,11 +119,13 @@ class LatCo:
         horizon: int,
         *,
         generator: torch.Generator,
+        goal_weights: torch.Tensor | None = None,
+        init: torch.Tensor | None = None,
         snapshot_every: int = 0,
         on_snapshot: SnapshotCallback | None = None,
     ) -> PlanResult:
         cfg = self.config
-        B, D, A = check_plan_inputs(model, z0, z_goal, horizon, generator)
+        B, D, A = check_plan_inputs(model, z0, z_goal, horizon, generator, goal_weights, init)
         T, dev, dt = int(horizon), z0.device, z0.dtype
         z0, z_goal = z0.detach(), z_goal.detach()
         rec = SnapshotRecorder(dev, snapshot_every, on_snapshot)
@@ -126,7 +133,12 @@ class LatCo:
         n_s, n_a = B * T * D, B * T * A
         x = torch.empty(n_s + n_a, device=dev, dtype=dt)  # [z_1..z_T | a_1..a_T], one Adam
         grad = torch.empty_like(x)
-        if cfg.init == "normal":
+        if init is not None:
+            warm = warm_actions(init, z0)
+            with torch.no_grad():
+                x[:n_s].view(B, T, D).copy_(model.rollout(z0, warm)[:, 1:])
+            x[n_s:].view(B, T, A).copy_(warm)
+        elif cfg.init == "normal":
             x.normal_(generator=generator).mul_(cfg.init_std)
         else:
             x[:n_s].view(B, T, D).copy_(
@@ -150,7 +162,7 @@ class LatCo:
                 pred = model.step(z_prev, actions)  # ONE call for all B*T transitions
                 residual = (states - pred).square().sum(-1)  # (B, T)
                 violation = bound_violation(actions)  # (B, T, A)
-                goal = (states[:, -1] - z_goal).square().sum()
+                goal = goal_cost(states[:, -1], z_goal, goal_weights).sum()
                 loss = (cfg.goal_weight * goal
                         + cfg.dyn_loss_scale * (lambdas * residual).sum()
                         + cfg.act_loss_scale * (nus * violation).sum())
@@ -168,7 +180,7 @@ class LatCo:
         plan = actions.detach().clamp(ACTION_LOW, ACTION_HIGH)
         snapshots, elapsed = rec.finish(cfg.iterations, plan)
         with torch.no_grad():
-            cost = terminal_cost(model, z0, plan, z_goal)
+            cost = terminal_cost(model, z0, plan, z_goal, goal_weights)
         info = {
             "lambdas": lambdas,
             "nus": nus,

@@ -9,7 +9,7 @@ Algorithm (all B problems batched; shapes in brackets)::
         eps^(i) ~ N(0, sigma^2)                                           [B, S, T, A]
         V^(i) = clamp(U + eps^(i));  eps^(i) <- V^(i) - U    (the perturbation actually
                                                                applied, as pytorch_mppi)
-        S^(i) = ||z_T(V^(i)) - g||^2 [+ lambda * sum_t U_t^T Sigma^-1 eps_t^(i)]
+        S^(i) = ||z_T(V^(i)) - g||_W^2 [+ lambda * sum_t U_t^T Sigma^-1 eps_t^(i)]
                  (T sequential model.step on B*S rows; the bracket is MPPI's
                   perturbation cost, only with control_cost)
         w^(i) = softmax_i(-(S^(i) - min S) / lambda)
@@ -24,7 +24,8 @@ default (``control_cost=true`` restores it).  pytorch_mppi leaves ``noise_sigma`
 and draws 100 samples for one update per control step; ours: sigma = 0.5 (a quarter of
 the [-1, 1] box, mbrl-lib iCEM's initial std), and 300 samples x 30 iterations, the
 population and iteration budget of DINO-WM's CEM, so the sampling planners compare at
-equal model calls.
+equal model calls.  Warm start (MPC): U <- init, pytorch_mppi's shift of the nominal
+sequence.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from grasp_bench.planners.base import (
     positive,
     register,
     terminal_cost,
+    warm_actions,
 )
 from grasp_bench.planners.cem import evaluate_candidates
 
@@ -66,6 +68,7 @@ class MPPI:
     """Iterated MPPI on an open-loop plan (see the module docstring)."""
 
     name = "mppi"
+    snapshot_period = 1
 
     def __init__(self, config: MPPIConfig | None = None):
         self.config = config or MPPIConfig()
@@ -79,21 +82,24 @@ class MPPI:
         horizon: int,
         *,
         generator: torch.Generator,
+        goal_weights: torch.Tensor | None = None,
+        init: torch.Tensor | None = None,
         snapshot_every: int = 0,
         on_snapshot: SnapshotCallback | None = None,
     ) -> PlanResult:
         cfg = self.config
-        B, D, A = check_plan_inputs(model, z0, z_goal, horizon, generator)
+        B, D, A = check_plan_inputs(model, z0, z_goal, horizon, generator, goal_weights, init)
         T, S, dev, dt = int(horizon), cfg.samples, z0.device, z0.dtype
         lam, sigma = cfg.temperature, cfg.noise_sigma
         rec = SnapshotRecorder(dev, snapshot_every, on_snapshot)
 
-        U = torch.zeros(B, T, A, device=dev, dtype=dt)
+        U = warm_actions(init, z0)
+        U = torch.zeros(B, T, A, device=dev, dtype=dt) if U is None else U
         for it in range(1, cfg.iterations + 1):
             eps = torch.randn((B, S, T, A), generator=generator, device=dev, dtype=dt)
             V = torch.add(U[:, None], eps, alpha=sigma).clamp_(ACTION_LOW, ACTION_HIGH)
             eps = V - U[:, None]  # (B, S, T, A)
-            costs = evaluate_candidates(model, z0, z_goal, V)  # (B, S)
+            costs = evaluate_candidates(model, z0, z_goal, V, goal_weights)  # (B, S)
             if cfg.control_cost:
                 costs = costs + (lam / sigma**2) * (U[:, None] * eps).sum((2, 3))
             w = torch.softmax(-(costs - costs.amin(1, keepdim=True)) / lam, dim=1)  # (B, S)
@@ -102,7 +108,7 @@ class MPPI:
                 rec.record(it, U)
 
         snapshots, elapsed = rec.finish(cfg.iterations, U)
-        cost = terminal_cost(model, z0, U, z_goal)
+        cost = terminal_cost(model, z0, U, z_goal, goal_weights)
         return PlanResult(U, cost, cfg.iterations, snapshots, elapsed)
 
 
