@@ -18,11 +18,18 @@ from pathlib import Path
 
 import numpy as np
 
+from envs import replay
 from grasp_bench import __version__
 from grasp_bench.data import collect_episode
 from grasp_bench.errors import UserError
 from grasp_bench.seeds import SPLITS
 from grasp_bench.tasks import REPO_ROOT, Task
+
+#: Per task, the state indices of the pushed/controlled object's position: what
+#: :func:`open_loop_sensitivity` shifts (Push-T: the block; BallNav: the ball).
+PERTURBED_INDICES: dict[str, tuple[int, int]] = {"pusht": (2, 3), "ballnav": (0, 1)}
+#: Redraws of a shift direction whose perturbed start the env rejects (inside a wall).
+MAX_REDRAWS = 20
 
 
 def cache_dir() -> Path:
@@ -118,3 +125,96 @@ def load_or_generate(
     except OSError:
         pass  # the cache is an optimisation; a read-only checkout still works
     return ps
+
+
+def _sig(x: float, digits: int = 4) -> float:
+    """``x`` rounded to ``digits`` significant digits (keeps JSON readable)."""
+    return float(f"{float(x):.{digits}g}")
+
+
+def displacement_quantiles(task: Task, problems: ProblemSet, qs=(0.1, 0.5, 0.9)) -> dict:
+    """Quantiles over problems of the start -> goal change of each metric group.
+
+    For each group of ``task.metrics`` the change of problem ``i`` is the L2 norm of
+    ``goals[i, idx] - starts[i, idx]``, angle indices (``task.angle_indices``) wrapped
+    to ``[-pi, pi)`` first, so a single-angle group gives ``|wrapped diff|`` in
+    ``[0, pi]``.  Returns ``{group: {"q10": .., "q50": .., "q90": ..}}`` (keys from
+    ``qs`` in percent), values rounded to 4 significant digits.
+    """
+    diff = problems.goals - problems.starts  # (n, S)
+    for i in task.angle_indices:
+        diff[:, i] = (diff[:, i] + np.pi) % (2 * np.pi) - np.pi
+    out = {}
+    for name, idx in task.metrics.items():
+        change = np.linalg.norm(diff[:, list(idx)], axis=1)  # (n,)
+        values = np.quantile(change, qs)
+        out[name] = {f"q{100 * q:g}": _sig(v) for q, v in zip(qs, values, strict=True)}
+    return out
+
+
+def _perturb(env, starts: np.ndarray, idx: tuple[int, int], shift: float,
+             rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """Shift ``starts (n, S)`` by ``shift`` px at the position indices ``idx`` in a
+    uniformly random direction; a start the env rejects gets a new direction, up to
+    :data:`MAX_REDRAWS` times, then stays unperturbed.  Returns ``(n, S)`` and the
+    count of unperturbed (skipped) rows."""
+    out = starts.copy()
+    skipped = 0
+    for i, start in enumerate(starts):
+        for _ in range(1 + MAX_REDRAWS):
+            angle = rng.uniform(0.0, 2 * np.pi)
+            candidate = start.copy()
+            candidate[list(idx)] += shift * np.array([np.cos(angle), np.sin(angle)])
+            try:
+                env.validate_state(candidate)
+            except ValueError:
+                continue
+            out[i] = candidate
+            break
+        else:
+            skipped += 1
+    return out, skipped
+
+
+def open_loop_sensitivity(task: Task, problems: ProblemSet, shifts=(0.5, 2.0),
+                          seed: int = 0) -> dict:
+    """How fragile the reference plans are: the share of problems whose own reference
+    actions ``(n, H, 2)``, replayed open loop in the simulator from a start whose
+    object position (:data:`PERTURBED_INDICES`) is moved by ``shift`` px, still end in
+    the goal region (``env.is_success(final, goal)``).
+
+    Every shift draws its directions from ``default_rng(seed)`` afresh, so all shifts
+    move each problem the same way (unless a direction had to be redrawn).
+    ``"replay_exact"`` is the unperturbed replay, 1.0 by construction (a sanity
+    check).  ``"skipped"`` counts (problem, shift) pairs left unperturbed because
+    no accepted direction was found.  Returns e.g. ``{"replay_exact": 1.0,
+    "shift_0.5px": 0.59, "shift_2px": 0.32, "skipped": 0, "seed": 0}``.
+    """
+    env = task.make_env()
+    idx = PERTURBED_INDICES[task.name]
+
+    def success_rate(starts: np.ndarray) -> float:
+        finals = replay(env, starts, problems.actions)[:, -1]  # (n, S)
+        return _sig(np.mean(env.is_success(finals, problems.goals)))
+
+    out: dict = {"replay_exact": success_rate(problems.starts)}
+    skipped = 0
+    for shift in shifts:
+        starts, n_skipped = _perturb(env, problems.starts, idx, float(shift),
+                                     np.random.default_rng(seed))
+        label = np.format_float_positional(float(shift), trim="-")  # 0.5, 2, 1000000
+        out[f"shift_{label}px"] = success_rate(starts)
+        skipped += n_skipped
+    env.close()
+    out.update(skipped=skipped, seed=seed)
+    return out
+
+
+def problem_stats(task: Task, problems: ProblemSet, sensitivity: bool = True) -> dict:
+    """:meth:`ProblemSet.stats` plus ``"displacement"`` (:func:`displacement_quantiles`)
+    and, with ``sensitivity``, ``"open_loop_sensitivity"`` (:func:`open_loop_sensitivity`,
+    which replays every problem ``1 + len(shifts)`` times)."""
+    stats = {**problems.stats(), "displacement": displacement_quantiles(task, problems)}
+    if sensitivity:
+        stats["open_loop_sensitivity"] = open_loop_sensitivity(task, problems)
+    return stats

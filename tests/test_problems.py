@@ -1,9 +1,16 @@
 import numpy as np
+import pytest
 
 from grasp_bench.bench import judge
-from grasp_bench.problems import generate, load_or_generate
+from grasp_bench.problems import (
+    displacement_quantiles,
+    generate,
+    load_or_generate,
+    open_loop_sensitivity,
+    problem_stats,
+)
 from grasp_bench.seeds import EVALUATION
-from grasp_bench.tasks import get_task
+from grasp_bench.tasks import PUSHT, ballnav, get_task
 
 
 def test_problems_are_feasible_deterministic_and_cached(tmp_path, monkeypatch):
@@ -34,3 +41,66 @@ def test_already_solved_starts_are_rejected_and_counted():
 def test_ballnav_reports_blocked_straight_lines():
     ps = generate(get_task("ballnav", "maze"), 40, 6)
     assert ps.crossing_fraction is not None and 0.0 <= ps.crossing_fraction <= 1.0
+
+
+@pytest.fixture(scope="module", params=["pusht", "ballnav"])
+def task_and_problems(request):
+    task = PUSHT if request.param == "pusht" else ballnav()
+    return task, generate(task, 15, 6, split="tuning")
+
+
+def test_displacement_quantiles_are_ordered_and_angles_wrapped(task_and_problems):
+    task, ps = task_and_problems
+    disp = displacement_quantiles(task, ps)
+    assert set(disp) == set(task.metrics)
+    for name, q in disp.items():
+        assert list(q) == ["q10", "q50", "q90"]
+        assert 0.0 <= q["q10"] <= q["q50"] <= q["q90"]
+        if task.metrics[name][0] in task.angle_indices:
+            assert q["q90"] <= np.pi
+
+
+def test_displacement_wraps_angles_across_pi():
+    ps = generate(PUSHT, 5, 3, split="tuning")
+    starts, goals = ps.starts.copy(), ps.goals.copy()
+    starts[:, 4], goals[:, 4] = np.pi - 0.1, -np.pi + 0.1  # 0.2 rad apart, not 2 pi - 0.2
+    wrapped = type(ps)(ps.task, ps.horizon, ps.seeds, starts, goals, ps.actions,
+                       ps.rejected, ps.crossing_fraction)
+    q = displacement_quantiles(PUSHT, wrapped, qs=(0.5,))["block_angle_rad"]
+    assert q == {"q50": pytest.approx(0.2)}
+
+
+def test_exact_and_zero_shift_replays_succeed(task_and_problems):
+    task, ps = task_and_problems
+    sens = open_loop_sensitivity(task, ps, shifts=(0.0,))
+    assert sens == {"replay_exact": 1.0, "shift_0px": 1.0, "skipped": 0, "seed": 0}
+
+
+def test_sensitivity_is_deterministic_under_a_seed(task_and_problems):
+    task, ps = task_and_problems
+    first = open_loop_sensitivity(task, ps, shifts=(0.5, 2.0), seed=3)
+    assert set(first) == {"replay_exact", "shift_0.5px", "shift_2px", "skipped", "seed"}
+    assert all(0.0 <= first[k] <= 1.0 for k in ("shift_0.5px", "shift_2px"))
+    assert open_loop_sensitivity(task, ps, shifts=(0.5, 2.0), seed=3) == first
+
+
+def test_huge_shift_breaks_ballnav_plans():
+    task = ballnav()
+    ps = generate(task, 15, 6, split="tuning")
+    sens = open_loop_sensitivity(task, ps, shifts=(200.0,))
+    assert sens["shift_200px"] < sens["replay_exact"] == 1.0
+
+
+def test_rejected_perturbations_are_skipped_and_left_unperturbed(task_and_problems):
+    task, ps = task_and_problems
+    # every direction leaves the arena (BallNav) or the position bound (Push-T)
+    sens = open_loop_sensitivity(task, ps, shifts=(1e6,))
+    assert sens["skipped"] == len(ps) and sens["shift_1000000px"] == 1.0
+
+
+def test_problem_stats_extends_the_set_stats(task_and_problems):
+    task, ps = task_and_problems
+    stats = problem_stats(task, ps, sensitivity=False)
+    assert stats.items() >= ps.stats().items()
+    assert set(stats) == set(ps.stats()) | {"displacement"}
+    assert problem_stats(task, ps)["open_loop_sensitivity"]["replay_exact"] == 1.0

@@ -345,7 +345,9 @@ def check_plan_inputs(
     ):
         raise ValueError(f"goal_weights must be finite, >= 0 and of shape ({D},)")
     if init is not None and tuple(init.shape) != (B, int(horizon), A):
-        raise ValueError(f"init must be (B, T, A) = {(B, int(horizon), A)}; got {tuple(init.shape)}")
+        raise ValueError(
+            f"init must be (B, T, A) = {(B, int(horizon), A)}; got {tuple(init.shape)}"
+        )
     return B, D, A
 
 
