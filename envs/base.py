@@ -318,8 +318,19 @@ class PymunkEnv(gym.Env[np.ndarray, np.ndarray], ABC):
         self.set_state(start)
         out = np.empty((acts.shape[0] + 1, self.state_dim), dtype=np.float64)
         out[0] = self.get_state()
+        out[1:] = self.advance(acts)
+        return out
+
+    def advance(self, actions: Any) -> np.ndarray:
+        """Continue the current simulation for ``actions (H, 2)`` (no re-placing, no reward
+        bookkeeping): the states after each env step, ``(H, S)``.  Closed-loop control
+        executes its segments with this, so the solver's warm start carries over."""
+        acts = as_actions(actions, (None,))
+        if self.space is None:
+            raise gym.error.ResetNeeded("call reset() or set_state() before advance()")
+        out = np.empty((acts.shape[0], self.state_dim), dtype=np.float64)
         physics_step = self._physics_step
-        for t, (ax, ay) in enumerate(acts.tolist(), start=1):
+        for t, (ax, ay) in enumerate(acts.tolist()):
             out[t] = physics_step(ax, ay)
         return out
 

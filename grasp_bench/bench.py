@@ -1,11 +1,14 @@
-"""Running planners on problem sets and judging their plans in the simulator.
+"""Running planners on problem sets open-loop and judging their plans.
 
-One *cell* is (task, world model, planner, H).  For its problems the harness encodes
-starts and goals, plans all of them in batches (the timed region: the planner's own
-clock, see :mod:`grasp_bench.planners.base`), then, outside any timing, replays every
-snapshot's plan open-loop in the simulator.  Success is the simulator's verdict on the
-returned plan; time-to-success is the planner's elapsed time at the first snapshot
-whose plan succeeds in the simulator.  The simulator never informs the planner.
+One *cell* is (task, world model, mode, planner, H).  In open loop (this module; closed
+loop is :mod:`grasp_bench.mpc`) the harness encodes starts and goals, plans all problems
+of a batch at once (the timed region: the planner's own clock, see
+:mod:`grasp_bench.planners.base`), then, outside any timing, judges every snapshot's plan
+two ways: under the world model (its own rollout, decoded to a state, passes the env's
+success test: the paper's metric) and replayed open-loop in the simulator (transfer).
+Time-to-success of a metric is the planner time at the first snapshot from which the
+plan stays successful to the end (empty when the returned plan fails).  The simulator
+never informs a planner.
 """
 
 from __future__ import annotations
@@ -20,22 +23,28 @@ import torch
 
 from grasp_bench.planners import make_planner
 from grasp_bench.problems import ProblemSet
+from grasp_bench.results import EPISODE_COLUMNS, SNAPSHOT_COLUMNS
 from grasp_bench.tasks import Task
-
-EPISODE_COLUMNS = [
-    "env", "layout", "model", "model_sha256", "planner", "horizon", "episode", "seed",
-    "success", "success_model", "time_to_success_s", "planning_time_s", "iterations",
-    "model_error", "real_error", "batch_size", "device", "reason",
-]
-SNAPSHOT_COLUMNS = [
-    "env", "planner", "horizon", "episode", "iteration", "elapsed_s", "success", "real_error",
-]
 
 
 @dataclass(frozen=True)
 class CellResult:
     episodes: pd.DataFrame
     snapshots: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class CellContext:
+    """What every cell of a run shares: the task, model, device, seed and goal metric."""
+
+    task: Task
+    model: torch.nn.Module
+    model_info: dict  # {"name": ..., "sha256": ...}
+    device: torch.device
+    seed: int
+    goal_weights: torch.Tensor | None
+    objective: str
+    threads: int
 
 
 def to_env_actions(actions: torch.Tensor, frameskip: int) -> np.ndarray:
@@ -63,91 +72,130 @@ def judge(task: Task, starts: np.ndarray, goals: np.ndarray, env_actions: np.nda
     return success, dist
 
 
-def snapshot_every(iterations: int, snapshots: int) -> int:
-    return max(1, math.ceil(iterations / max(1, snapshots)))
+@torch.no_grad()
+def model_success(task: Task, model, z0: torch.Tensor, plans: torch.Tensor,
+                  goals: np.ndarray) -> np.ndarray:
+    """Whether each plan's model rollout, decoded to a state, is in the goal region:
+    ``z0 (B, D)``, ``plans (R, B, T, A)``, ``goals (B, S)`` -> ``(R, B)`` bool."""
+    R, B = plans.shape[:2]
+    z = z0.expand(R, *z0.shape).reshape(R * B, -1)
+    final = model.rollout(z, plans.reshape(R * B, *plans.shape[2:]).to(z))[:, -1]
+    states = model.decode(final).double().cpu().numpy()
+    finite = np.isfinite(states).all(-1)
+    env = task.make_env()
+    ok = env.is_success(np.nan_to_num(states, nan=1e9, posinf=1e9, neginf=-1e9),
+                        np.tile(goals, (R, 1)))
+    env.close()
+    return (ok & finite).reshape(R, B)
+
+
+def time_to_success(success: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """``success (R, B)`` of R successive snapshots, ``times (R,)`` -> ``(B,)``: the time of
+    the first snapshot from which the episode stays successful; NaN if the last fails."""
+    R, B = success.shape
+    # index of the first snapshot of the final run of successes
+    failed_later = np.flip(np.logical_or.accumulate(np.flip(~success, 0), 0), 0)
+    first = (failed_later.sum(0)).astype(int)  # snapshots up to the last failure
+    out = np.full(B, math.nan)
+    won = success[-1]
+    out[won] = np.asarray(times, float)[first[won]]
+    return out
+
+
+def snapshot_every(iterations: int, snapshots: int, period: int = 1) -> int:
+    """Iterations between snapshots: about ``iterations / snapshots``, rounded up to a
+    multiple of the planner's ``period`` so snapshots fall on its natural boundaries."""
+    every = max(1, math.ceil(iterations / max(1, snapshots)))
+    return period * max(1, math.ceil(every / max(1, period)))
+
+
+def warm_up(ctx: CellContext, planner_name: str, overrides: dict, starts, goals, T: int) -> None:
+    """Two iterations outside every timing (kernels, allocator, lazy imports), on CPU as on
+    CUDA, with the cell's batch size."""
+    planner = make_planner(planner_name, {**overrides, "iterations": 2})
+    with torch.no_grad():
+        z0, zg = ctx.model.encode(starts), ctx.model.encode(goals)
+    planner.plan(ctx.model, z0, zg, T, goal_weights=ctx.goal_weights,
+                 generator=torch.Generator(device=ctx.device).manual_seed(0))
+    if ctx.device.type == "cuda":
+        torch.cuda.synchronize(ctx.device)
+
+
+def episode_row(ctx: CellContext, problems: ProblemSet, mode: str, planner: str, ep: int,
+                **values) -> dict:
+    """One row of ``episodes.csv`` (missing metrics stay empty)."""
+    return {
+        "env": ctx.task.name, "layout": ctx.task.layout or "", "model": ctx.model_info["name"],
+        "model_sha256": ctx.model_info["sha256"], "mode": mode, "objective": ctx.objective,
+        "planner": planner, "horizon": problems.horizon, "episode": ep,
+        "seed": int(problems.seeds[ep]), "device": ctx.device.type, "threads": ctx.threads,
+        **values,
+    }
 
 
 def run_cell(
-    task: Task,
-    model,
-    model_info: dict,
+    ctx: CellContext,
     problems: ProblemSet,
     planner_name: str,
     overrides: dict,
     *,
-    device: torch.device,
-    seed: int,
     batch_size: int | None = None,
     snapshots: int = 16,
     progress: Callable[[int], None] | None = None,
 ) -> CellResult:
-    """Plan every problem of ``problems`` with one planner and judge it in the simulator.
+    """Plan every problem open-loop with one planner and judge every snapshot.
 
     The planner of batch ``b`` is seeded with ``torch.Generator(device).manual_seed(seed + b)``.
     ``progress(n)`` reports the number of episodes planned and judged so far.
     """
     planner = make_planner(planner_name, overrides)
-    iterations = planner.config.iterations
-    n = len(problems)
+    task, model, device = ctx.task, ctx.model, ctx.device
+    n, k = len(problems), model.frameskip
     bs = batch_size or n
-    k = model.frameskip
     T = problems.horizon // k
+    every = snapshot_every(planner.config.iterations, snapshots, planner.snapshot_period)
     starts = torch.as_tensor(problems.starts, dtype=torch.float32, device=device)
     goals = torch.as_tensor(problems.goals, dtype=torch.float32, device=device)
-    env = task.make_env()
+    warm_up(ctx, planner_name, overrides, starts[:bs], goals[:bs], T)
     rows, snap_rows = [], []
-    if device.type == "cuda":  # warm-up: kernels and allocator, outside every timing
-        _warm_up(planner_name, model, starts[:bs], goals[:bs], T, device)
     for b, lo in enumerate(range(0, n, bs)):
         sl = slice(lo, min(lo + bs, n))
+        m = sl.stop - sl.start
         with torch.no_grad():
             z0, zg = model.encode(starts[sl]), model.encode(goals[sl])
-        gen = torch.Generator(device=device).manual_seed(seed + b)
-        result = planner.plan(model, z0, zg, T, generator=gen,
-                              snapshot_every=snapshot_every(iterations, snapshots))
-        # ---- outside the timed region: model verdict and simulator replay ----
-        with torch.no_grad():
-            final_z = model.rollout(z0, result.actions.to(device))[:, -1]
-            model_states = model.decode(final_z).double().cpu().numpy()
-        s_np, g_np = problems.starts[sl], problems.goals[sl]
-        success_model = env.is_success(np.nan_to_num(model_states, nan=1e9), g_np)
+        gen = torch.Generator(device=device).manual_seed(ctx.seed + b)
+        result = planner.plan(model, z0, zg, T, generator=gen, goal_weights=ctx.goal_weights,
+                              snapshot_every=every)
+        # ---- outside the timed region: the model's verdict and the simulator's ----
         snaps = result.snapshots
-        all_actions = np.concatenate([to_env_actions(a, k) for _, _, a in snaps])
-        reps = len(snaps)
-        succ, dist = judge(task, np.tile(s_np, (reps, 1)), np.tile(g_np, (reps, 1)), all_actions)
-        succ, dist = succ.reshape(reps, -1), dist.reshape(reps, -1)
+        plans = torch.stack([a for _, _, a in snaps])  # (R, m, T, A) on the CPU
+        times = np.array([t for _, t, _ in snaps])
+        s_np, g_np = problems.starts[sl], problems.goals[sl]
+        succ_model = model_success(task, model, z0, plans.to(device), g_np)
+        env_actions = to_env_actions(plans.reshape(-1, *plans.shape[2:]), k)
+        succ, dist = judge(task, np.tile(s_np, (len(snaps), 1)), np.tile(g_np, (len(snaps), 1)),
+                           env_actions)
+        succ, dist = succ.reshape(len(snaps), m), dist.reshape(len(snaps), m)
+        finite = np.isfinite(env_actions[-m:]).all(axis=(1, 2))
+        tts_model, tts_transfer = time_to_success(succ_model, times), time_to_success(succ, times)
         cost = result.cost.detach().cpu().double().numpy()
-        for j in range(sl.stop - sl.start):
+        for j in range(m):
             ep = lo + j
-            first = np.flatnonzero(succ[:, j])
-            finite = bool(np.isfinite(all_actions[(reps - 1) * (sl.stop - sl.start) + j]).all())
-            rows.append({
-                "env": task.name, "layout": task.layout or "", "model": model_info["name"],
-                "model_sha256": model_info["sha256"], "planner": planner_name,
-                "horizon": problems.horizon, "episode": ep, "seed": int(problems.seeds[ep]),
-                "success": bool(succ[-1, j]), "success_model": bool(success_model[j]) and finite,
-                "time_to_success_s": snaps[first[0]][1] if len(first) else float("nan"),
-                "planning_time_s": snaps[-1][1], "iterations": result.iterations,
-                "model_error": float(cost[j]), "real_error": float(dist[-1, j]),
-                "batch_size": sl.stop - sl.start, "device": device.type,
-                "reason": "" if finite and np.isfinite(cost[j]) else "nan plan",
-            })
+            rows.append(episode_row(
+                ctx, problems, "open", planner_name, ep,
+                success_model=bool(succ_model[-1, j]), time_to_success_model_s=tts_model[j],
+                success_transfer=bool(succ[-1, j]), time_to_success_transfer_s=tts_transfer[j],
+                planning_time_s=times[-1], iterations=result.iterations, replans=1,
+                model_cost=float(cost[j]), real_error=float(dist[-1, j]), batch_size=m,
+                reason="" if finite[j] and np.isfinite(cost[j]) else "nan plan"))
             for i, (it, elapsed, _) in enumerate(snaps):
                 snap_rows.append({
-                    "env": task.name, "planner": planner_name, "horizon": problems.horizon,
-                    "episode": ep, "iteration": it, "elapsed_s": elapsed,
-                    "success": bool(succ[i, j]), "real_error": float(dist[i, j]),
+                    "env": task.name, "mode": "open", "planner": planner_name,
+                    "horizon": problems.horizon, "episode": ep, "iteration": it,
+                    "elapsed_s": elapsed, "success_model": bool(succ_model[i, j]),
+                    "success_transfer": bool(succ[i, j]), "real_error": float(dist[i, j]),
                 })
         if progress:
             progress(sl.stop)
-    env.close()
-    return CellResult(pd.DataFrame(rows, columns=EPISODE_COLUMNS),
-                      pd.DataFrame(snap_rows, columns=SNAPSHOT_COLUMNS))
-
-
-def _warm_up(name: str, model, starts, goals, T: int, device: torch.device) -> None:
-    planner = make_planner(name, {"iterations": 2})
-    with torch.no_grad():
-        z0, zg = model.encode(starts), model.encode(goals)
-    planner.plan(model, z0, zg, T, generator=torch.Generator(device=device).manual_seed(0))
-    torch.cuda.synchronize(device)
+    return CellResult(pd.DataFrame(rows, columns=list(EPISODE_COLUMNS)),
+                      pd.DataFrame(snap_rows, columns=list(SNAPSHOT_COLUMNS)))

@@ -20,6 +20,7 @@ from rich.progress import (
 from rich.table import Table
 
 from grasp_bench import __version__
+from grasp_bench.defaults import DEFAULT_REPLAN_BUDGET, DEFAULT_THREADS
 from grasp_bench.errors import UserError
 
 app = typer.Typer(
@@ -290,7 +291,24 @@ EpisodesOpt = Annotated[
     int | None,
     typer.Option(help="Problems per cell (default: 20 on CPU, 100 on CUDA)."),
 ]
-SeedOpt = Annotated[int, typer.Option(help="Planner seed (problems always use evaluation seeds).")]
+SeedOpt = Annotated[
+    int, typer.Option(help="Planner seed (problems come from --split and --problem-offset).")
+]
+ModeOpt = Annotated[str, typer.Option(
+    help="open: plan once (the paper's setting; judged under the model and in transfer); "
+         "mpc: closed loop, re-plan after every executed segment (judged in the simulator).")]
+ExecuteOpt = Annotated[int, typer.Option(help="MPC: model steps executed between re-plans.")]
+ReplanOpt = Annotated[float, typer.Option(
+    help="MPC: iterations of a warm-started re-plan, as a share of the planner's.")]
+ObjectiveOpt = Annotated[str, typer.Option(
+    help="Goal cost: task (latent error weighted as the success test weighs it, velocities "
+         "out) or latent (plain latent MSE, the paper's).")]
+ModelOpt = Annotated[str, typer.Option(
+    "--model", help="learned (the checkpoint) or simulator: the ceiling, sampling planners "
+                    "only, slow on a CPU.")]
+ThreadsOpt = Annotated[int, typer.Option(help="torch CPU threads (recorded in meta.json).")]
+OffsetOpt = Annotated[int, typer.Option(
+    help="First problem seed, as an offset into the split (draws other problems).")]
 SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a planner field: planner.field=value (repeatable)."),
@@ -323,33 +341,39 @@ def _parse_ints(text: str, what: str) -> tuple[int, ...]:
 
 
 def _options(env, layout, planners, horizons, episodes, seed, device, batch_size, snapshots,
-             overrides, checkpoint, split):
+             overrides, checkpoint, split, offset, mode, execute, replan_budget, objective,
+             model, threads):
     from grasp_bench.devices import resolve_device
     from grasp_bench.sweep import SweepOptions
 
     if episodes is None:
         episodes = 100 if resolve_device(device).type == "cuda" else 20
-    if snapshots <= 0:
-        raise UserError(f"--snapshots must be positive (got {snapshots})")
     return SweepOptions(
         env=env, layout=layout,
         planners=tuple(p.strip() for p in planners.split(",") if p.strip()),
         horizons=horizons, episodes=episodes, seed=seed, device=device,
         batch_size=batch_size, snapshots=snapshots, overrides=tuple(overrides or ()),
         checkpoint=str(checkpoint) if checkpoint else None, problem_split=split,
+        problem_offset=offset, mode=mode, execute=execute, replan_budget=replan_budget,
+        objective=objective, model=model, threads=threads,
     )
 
 
 def _execute(prep, run_dir: Path) -> None:
-    from grasp_bench.results import paper_table_markdown
+    from grasp_bench.results import HEADLINE, busy_warning, paper_table_markdown
     from grasp_bench.sweep import run_sweep
 
     opts = prep.options
+    what = "the simulator (CEILING, not a learned model)" if opts.model == "simulator" \
+        else f"model {prep.checkpoint.name}"
     console.print(
-        f"[bold]{prep.task.tag}[/] model {prep.checkpoint.name} on {prep.device}, "
-        f"{opts.episodes} problems per cell, H = {', '.join(map(str, opts.horizons))} "
-        f"-> {run_dir}"
+        f"[bold]{prep.task.tag}[/] {opts.mode} loop, {what} on {prep.device} "
+        f"({opts.threads} thread{'s' if opts.threads > 1 else ''}), {opts.episodes} problems "
+        f"per cell, H = {', '.join(map(str, opts.horizons))} -> {run_dir}", highlight=False
     )
+    warning = busy_warning(opts.threads)
+    if warning:
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     with progress_bar() as bar:
 
         def start(planner: str, h: int, n: int):
@@ -360,37 +384,45 @@ def _execute(prep, run_dir: Path) -> None:
             summary = run_sweep(prep, run_dir, on_cell_start=start)
         except KeyboardInterrupt:
             bar.stop()
-            h = ",".join(map(str, opts.horizons))
             err_console.print(
-                f"interrupted: finished cells are saved; resume with `grasp-bench sweep "
-                f"--horizons {h} --resume {run_dir}` and the other options as before"
-            )
+                f"interrupted: finished cells are saved; resume with\n"
+                f"  grasp-bench sweep --resume {run_dir} (and the original options)",
+                highlight=False, soft_wrap=True)
             raise typer.Exit(130) from None
     _print_summary(summary)
-    console.print(paper_table_markdown(summary), markup=False, highlight=False)
-    console.print(f"results in {run_dir}")
+    console.print(paper_table_markdown(summary, metric=HEADLINE[opts.mode]), markup=False,
+                  highlight=False, soft_wrap=True)
+    console.print(f"results in {run_dir}", soft_wrap=True)
 
 
 def _print_summary(summary) -> None:
-    import math
+    from grasp_bench.results import METRIC_LABELS, MODE_METRICS, format_seconds, percent_ci
 
     envs = ", ".join(dict.fromkeys(summary["env"]))
-    table = Table(
-        title=f"{envs}: success in the simulator [95% Wilson CI]",
-        caption="median TTS: planner time to the first plan that succeeds in the simulator; "
-        "model: success under the world model's own prediction",
-    )
-    for col in ("H", "planner", "n", "success", "median TTS", "model", "plan time"):
+    metrics = list(dict.fromkeys(m for mode in summary["mode"] for m in MODE_METRICS[mode]))
+    table = Table(title=f"{envs}: success % [95% Wilson CI], median time-to-success (TTS)")
+    for col in ("H", "planner", "n", *(c for m in metrics for c in (f"{m} %", "TTS")), "plan"):
         table.add_column(col, justify="left" if col == "planner" else "right", no_wrap=True)
-    for r in summary.itertuples():
-        t = r.median_time_to_success_s
-        table.add_row(
-            str(r.horizon), r.planner, str(r.n),
-            f"{100 * r.success_rate:.1f}% [{100 * r.ci_low:.0f}, {100 * r.ci_high:.0f}]",
-            "-" if math.isnan(t) else f"{t:.2f}s", f"{100 * r.success_model_rate:.0f}%",
-            f"{r.mean_planning_time_s:.1f}s",
-        )
+    for r in summary.to_dict("records"):
+        cells = []
+        for m in metrics:
+            cells += [percent_ci(r[f"{m}_rate"], r[f"{m}_ci_low"], r[f"{m}_ci_high"]),
+                      format_seconds(r[f"{m}_median_tts_s"])]
+        table.add_row(str(r["horizon"]), r["planner"], str(r["n"]), *cells,
+                      f"{r['mean_planning_time_s']:.1f}s")
     console.print(table)
+    for m in metrics:
+        console.print(f"  {m}: {METRIC_LABELS[m]}", highlight=False, soft_wrap=True)
+    console.print("  TTS: planner time to the first snapshot (MPC: re-plan) from which it "
+                  "stays successful", highlight=False, soft_wrap=True)
+
+
+def _bench_options(horizons, env, layout, planners, episodes, device, seed, overrides,
+                   batch_size, snapshots, checkpoint, split, offset, mode, execute,
+                   replan_budget, objective, model, threads):
+    return _options(env, layout, planners, horizons, episodes, seed, device, batch_size,
+                    snapshots, overrides, checkpoint, split, offset, mode, execute,
+                    replan_budget, objective, model, threads)
 
 
 @app.command()
@@ -410,15 +442,23 @@ def run(
     snapshots: SnapshotsOpt = 16,
     checkpoint: CheckpointOpt = None,
     split: SplitOpt = "evaluation",
+    problem_offset: OffsetOpt = 0,
+    mode: ModeOpt = "open",
+    execute: ExecuteOpt = 1,
+    replan_budget: ReplanOpt = DEFAULT_REPLAN_BUDGET,
+    objective: ObjectiveOpt = "task",
+    model: ModelOpt = "learned",
+    threads: ThreadsOpt = DEFAULT_THREADS,
     out: OutOpt = None,
 ) -> None:
     """Plan a problem set at one horizon with each planner; print and save the table."""
     from grasp_bench.sweep import new_run_dir, prepare
 
-    opts = _options(env, layout, planners, (horizon,), episodes, seed, device, batch_size,
-                    snapshots, overrides, checkpoint, split)
+    opts = _bench_options((horizon,), env, layout, planners, episodes, device, seed, overrides,
+                          batch_size, snapshots, checkpoint, split, problem_offset, mode,
+                          execute, replan_budget, objective, model, threads)
     prep = prepare(opts)
-    _execute(prep, new_run_dir(f"run-{prep.task.tag}-H{horizon}", out))
+    _execute(prep, new_run_dir(f"run-{prep.task.tag}-{mode}-H{horizon}", out))
 
 
 @app.command()
@@ -436,30 +476,50 @@ def sweep(
     snapshots: SnapshotsOpt = 16,
     checkpoint: CheckpointOpt = None,
     split: SplitOpt = "evaluation",
+    problem_offset: OffsetOpt = 0,
+    mode: ModeOpt = "open",
+    execute: ExecuteOpt = 1,
+    replan_budget: ReplanOpt = DEFAULT_REPLAN_BUDGET,
+    objective: ObjectiveOpt = "task",
+    model: ModelOpt = "learned",
+    threads: ThreadsOpt = DEFAULT_THREADS,
     out: OutOpt = None,
     resume: Annotated[
-        Path | None, typer.Option(help="Finish an interrupted sweep in this run directory.")
+        Path | None, typer.Option(help="Finish an interrupted sweep in this run directory "
+                                       "(its options are read from its meta.json).")
     ] = None,
 ) -> None:
     """Run every (planner, H) cell, each saved as soon as it finishes; resumable."""
     from grasp_bench.sweep import new_run_dir, options_of_run, prepare
 
-    opts = _options(env, layout, planners, _parse_ints(horizons, "horizons"), episodes, seed,
-                    device, batch_size, snapshots, overrides, checkpoint, split)
     if resume is not None:
         if not resume.is_dir():
             raise UserError(f"--resume {resume}: no such run directory")
-        old = options_of_run(resume)
-        if old != opts:
-            diff = [k for k, v in opts.to_dict().items() if old.to_dict().get(k) != v]
-            raise UserError(
-                f"--resume {resume} was made with other options ({', '.join(diff)}); "
-                "repeat its original command line"
-            )
-        _execute(prepare(opts), resume)
+        prep = prepare(options_of_run(resume))
+        _check_resumable(resume, prep)
+        _execute(prep, resume)
         return
+    opts = _bench_options(_parse_ints(horizons, "horizons"), env, layout, planners, episodes,
+                          device, seed, overrides, batch_size, snapshots, checkpoint, split,
+                          problem_offset, mode, execute, replan_budget, objective, model,
+                          threads)
     prep = prepare(opts)
-    _execute(prep, new_run_dir(f"sweep-{prep.task.tag}", out))
+    _execute(prep, new_run_dir(f"sweep-{prep.task.tag}-{mode}", out))
+
+
+def _check_resumable(run_dir: Path, prep) -> None:
+    """A resume must use the model and the package version the run began with."""
+    from grasp_bench.results import load_run
+
+    _, _, meta = load_run(run_dir, require_episodes=False)
+    sha = meta.get("checkpoints", {}).get(prep.task.tag)
+    if sha != prep.manifest["sha256"]:
+        raise UserError(f"--resume {run_dir}: its model (sha256 {str(sha)[:12]}) is not the "
+                        f"current {prep.checkpoint.name} ({prep.manifest['sha256'][:12]})")
+    version = meta.get("versions", {}).get("grasp-bench")
+    if version != __version__:
+        raise UserError(f"--resume {run_dir}: made by grasp-bench {version}, this is "
+                        f"{__version__}")
 
 
 @app.command()
@@ -472,7 +532,7 @@ def report(
     from grasp_bench.report import write_report
 
     md = write_report(run_dir, paper=paper)
-    console.print(md, markup=False, highlight=False)
+    console.print(md, markup=False, highlight=False, soft_wrap=True)  # no hard-wrapped tables
 
 
 @app.command()
@@ -494,19 +554,21 @@ def check(
     episodes, _, _ = load_run(run_dir)
     table = compare_to_baseline(summarize(episodes), load_summary(baseline), alpha=alpha)
     out = Table(title=f"Regression check against {baseline} (alpha {alpha})")
-    for col in ("env", "planner", "H", "baseline", "this run", "z", "p (drop)", "status"):
+    for col in ("env", "mode", "planner", "H", "metric", "baseline", "this run", "z",
+                "p (drop)", "status"):
         out.add_column(col)
     for r in table.itertuples(index=False):
         out.add_row(
-            r.env, r.planner, str(r.horizon),
+            r.env, r.mode, r.planner, str(r.horizon), r.metric,
             f"{r.baseline_successes}/{r.baseline_n}",
             "-" if r.status == "missing" else f"{int(r.current_successes)}/{int(r.current_n)}",
             f"{r.z:.2f}", f"{r.p_value:.3f}", r.status,
         )
     console.print(out)
-    dropped = table["drop"].astype(bool) | (table.get("status", "") == "missing")
+    dropped = table["drop"].astype(bool) | (table["status"] == "missing")
     if dropped.any():
-        err_console.print(f"regression: {int(dropped.sum())} cell(s) dropped significantly")
+        err_console.print(f"regression: {int(dropped.sum())} (cell, metric) pair(s) dropped "
+                          "significantly or are missing")
         raise typer.Exit(1)
     console.print("no significant drop")
 

@@ -16,13 +16,17 @@ import pandas as pd
 
 from grasp_bench.errors import UserError
 from grasp_bench.results import (
+    HEADLINE,
+    MODE_METRICS,
     anytime_curve,
     format_cell,
     load_run,
     markdown_table,
     planner_order,
+    summarize,
     summary_markdown,
-    write_summary,
+    wilson_interval,
+    write_csv_atomic,
     write_text_atomic,
 )
 
@@ -81,91 +85,115 @@ def _ordered(values: pd.Series) -> list[Any]:
     return list(dict.fromkeys(values))
 
 
+def _colors(planners: list[str]) -> dict[str, Any]:
+    """A fixed colour per planner (tab10 in planner order), the same in every panel."""
+    cmap = _pyplot().get_cmap("tab10")
+    return {p: cmap(i % 10) for i, p in enumerate(planners)}
+
+
 def plot_success_vs_horizon(summary: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Success rate (%) vs horizon H per planner, with 95% Wilson error bars; one panel per env."""
+    """Success rate (%) vs horizon H per planner with 95% Wilson error bars; one panel per
+    (env, mode), its headline metric solid (open loop: under the model) and, for open
+    loop, transfer dashed."""
     plt = _pyplot()
-    envs = _ordered(summary["env"]) or ["(no data)"]
-    fig, axes = plt.subplots(1, len(envs), figsize=(5.5 * len(envs), 4), squeeze=False,
+    panels = _ordered(zip(summary["env"], summary["mode"], strict=True)) or [("(no data)", "")]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False,
                              layout="constrained")
-    for ax, env in zip(axes[0], envs, strict=True):
-        rows = summary[summary["env"] == env]
-        planners = planner_order(rows["planner"])
+    colors = _colors(planner_order(summary["planner"]))
+    for ax, (env, mode) in zip(axes[0], panels, strict=True):
+        rows = summary[(summary["env"] == env) & (summary["mode"] == mode)]
         horizons = sorted(int(h) for h in rows["horizon"].unique())
-        # Dodge planners sideways a little so overlapping error bars stay readable.
         step = min((b - a for a, b in zip(horizons, horizons[1:], strict=False)), default=10)
+        planners = planner_order(rows["planner"])
         for i, planner in enumerate(planners):
             r = rows[rows["planner"] == planner].sort_values("horizon")
-            rate = 100.0 * r["success_rate"].to_numpy(float)
-            err = [rate - 100.0 * r["ci_low"].to_numpy(float),
-                   100.0 * r["ci_high"].to_numpy(float) - rate]
             dodge = 0.04 * step * (i - (len(planners) - 1) / 2)
-            ax.errorbar(r["horizon"].to_numpy(float) + dodge, rate, yerr=err, marker="o",
-                        capsize=3, label=planner)
+            for metric, style in ((m, "-" if m == HEADLINE[mode] else "--")
+                                  for m in MODE_METRICS.get(mode, ())):
+                rate = 100.0 * r[f"{metric}_rate"].to_numpy(float)
+                err = [rate - 100.0 * r[f"{metric}_ci_low"].to_numpy(float),
+                       100.0 * r[f"{metric}_ci_high"].to_numpy(float) - rate]
+                ax.errorbar(r["horizon"].to_numpy(float) + dodge, rate, yerr=err, marker="o",
+                            capsize=3, linestyle=style, color=colors[planner],
+                            label=f"{planner} ({metric})")
         ax.set_xticks(horizons)
-        ax.set(title=str(env), xlabel="horizon H (env steps)", ylabel="success rate (%)",
-               ylim=(-2, 102))
+        ax.set(title=f"{env}, {mode}", xlabel="horizon H (env steps)",
+               ylabel="success rate (%)", ylim=(-2, 102))
         ax.grid(alpha=0.3)
         if not rows.empty:
-            ax.legend()
+            ax.legend(fontsize="small")
     return _save(fig, path)
 
 
-def plot_anytime(snapshots: pd.DataFrame, episodes: pd.DataFrame | None,
+def plot_anytime(episodes: pd.DataFrame, snapshots: pd.DataFrame | None,
                  path: str | os.PathLike[str]) -> Path:
-    """Fraction of episodes solved vs planner wall-clock seconds (log x).
+    """The paper's Figure 5: fraction of episodes solved vs planner wall-clock seconds.
 
-    One panel per (env, horizon), one step curve per planner. An episode is solved
-    at time t if any of its snapshots with ``elapsed_s <= t`` succeeded in the
-    simulator (see :func:`grasp_bench.results.anytime_curve`).
+    One panel per (env, mode, H) for the mode's headline metric; per planner a step curve
+    with its 95% Wilson band.  An episode is solved from its time-to-success on, so each
+    curve ends at the planner's success rate.  The time axis (log) starts at the fastest
+    planner's first snapshot; a planner with no success is drawn as a dotted line at 0
+    and named so in the legend.
     """
     plt = _pyplot()
-    curve = anytime_curve(snapshots, episodes)
-    source = episodes if episodes is not None and not episodes.empty else snapshots
-    panels = _ordered(zip(source["env"], source["horizon"].astype(int), strict=True)) \
-        if source is not None and not source.empty else []
+    panels = _ordered(zip(episodes["env"], episodes["mode"], episodes["horizon"].astype(int),
+                          strict=True)) if len(episodes) else []
     ncols = min(3, max(1, len(panels)))
     nrows = max(1, math.ceil(len(panels) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(5 * ncols, 3.8 * nrows), squeeze=False,
                              layout="constrained")
     flat = list(axes.flat)
     if not panels:
-        flat[0].text(0.5, 0.5, "no snapshots", ha="center", va="center")
+        flat[0].text(0.5, 0.5, "no episodes", ha="center", va="center")
         flat[0].set_axis_off()
-    t_max = float(snapshots["elapsed_s"].max()) if snapshots is not None and len(snapshots) \
-        else 1.0
-    for ax, (env, horizon) in zip(flat, panels, strict=False):
-        _anytime_panel(ax, curve, source, env, horizon, t_max)
+    colors = _colors(planner_order(episodes["planner"])) if len(episodes) else {}
+    for ax, (env, mode, horizon) in zip(flat, panels, strict=False):
+        _anytime_panel(ax, episodes, snapshots, env, mode, horizon, colors)
     for ax in flat[len(panels):] if panels else []:
         ax.set_axis_off()
     return _save(fig, path)
 
 
-def _anytime_panel(ax: Any, curve: pd.DataFrame, source: pd.DataFrame, env: str,
-                   horizon: int, t_max: float) -> None:
-    """Draw one (env, horizon) panel of the anytime plot."""
-    cell = curve[(curve["env"] == env) & (curve["horizon"] == horizon)]
-    positive = cell.loc[cell["elapsed_s"] > 0, "elapsed_s"]
-    t_min = float(positive.min()) / 2 if len(positive) else 1e-3
-    t_end = max(t_max, t_min * 10)
-    planners = planner_order(source.loc[(source["env"] == env)
-                                        & (source["horizon"].astype(int) == horizon), "planner"])
-    for planner in planners:
-        mine = cell[cell["planner"] == planner]
-        times = [t_min, *mine["elapsed_s"].clip(lower=t_min), t_end]
-        fracs = [0.0, *(100.0 * mine["solved_fraction"]), 100.0 * _last(mine)]
-        ax.step(times, fracs, where="post", label=planner)
+def _anytime_panel(ax: Any, episodes: pd.DataFrame, snapshots: pd.DataFrame | None, env: str,
+                   mode: str, horizon: int, colors: dict) -> None:
+    """Draw one (env, mode, horizon) panel of the anytime plot."""
+    metric = HEADLINE[mode]
+    mine = episodes[(episodes["env"] == env) & (episodes["mode"] == mode)
+                    & (episodes["horizon"].astype(int) == horizon)]
+    curve = anytime_curve(mine, metric)
+    snaps = snapshots[(snapshots["env"] == env) & (snapshots["mode"] == mode)
+                      & (snapshots["horizon"].astype(int) == horizon)] \
+        if snapshots is not None and len(snapshots) else mine.iloc[0:0]
+    positive = pd.to_numeric(snaps.get("elapsed_s", pd.Series(dtype=float)))
+    positive = positive[positive > 0]
+    if len(positive):  # the fastest planner's first snapshot
+        t_min = float(positive.min())
+    else:
+        t_min = float(curve["elapsed_s"].min()) if len(curve) else 1e-3
+    t_end = max(float(pd.to_numeric(mine["planning_time_s"]).max()), t_min * 10)
+    for planner in planner_order(mine["planner"]):
+        c = curve[curve["planner"] == planner]
+        if c.empty:
+            ax.plot([t_min, t_end], [0, 0], linestyle=":", color=colors[planner],
+                    label=f"{planner} (0 solved)")
+            continue
+        times = [t_min, *c["elapsed_s"].clip(lower=t_min), t_end]
+        frac = [0.0, *(100 * c["solved_fraction"]), 100 * c["solved_fraction"].iloc[-1]]
+        n = int(c["n"].iloc[0])
+        low = [0.0, *(100 * c["ci_low"]), 100 * c["ci_low"].iloc[-1]]
+        high = [100 * wilson_interval(0, n)[1], *(100 * c["ci_high"]),
+                100 * c["ci_high"].iloc[-1]]
+        ax.step(times, frac, where="post", color=colors[planner], label=planner)
+        ax.fill_between(times, low, high, step="post", color=colors[planner], alpha=0.15,
+                        linewidth=0)
     ax.set_xscale("log")
+    ax.set_xlim(t_min, t_end)
     ax.xaxis.set_major_formatter("{x:g}")
     ax.xaxis.set_minor_formatter("")
-    ax.set(title=f"{env}, H={horizon}", xlabel="planner wall-clock (s)",
+    ax.set(title=f"{env}, {mode}, H={horizon}: {metric}", xlabel="planner wall-clock (s)",
            ylabel="episodes solved (%)", ylim=(-2, 102))
     ax.grid(alpha=0.3, which="both")
-    ax.legend()
-
-
-def _last(curve: pd.DataFrame) -> float:
-    """Final solved fraction of one curve (0 when empty)."""
-    return float(curve["solved_fraction"].iloc[-1]) if len(curve) else 0.0
+    ax.legend(fontsize="small")
 
 
 def _is_pusht(env: str) -> bool:
@@ -174,7 +202,8 @@ def _is_pusht(env: str) -> bool:
 
 
 def paper_comparison(summary: pd.DataFrame, reference: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Side-by-side paper vs this run for Push-T cells at the paper's horizons.
+    """Side-by-side paper vs this run for open-loop Push-T cells at the paper's horizons,
+    both as success under the world model (the paper's metric).
 
     Returns string columns ``env, H, planner, paper, this run, delta (pp)``: the
     paper's "59.0% / 8.5s", this run's cell with its 95% CI ("-" when not run) and
@@ -182,8 +211,9 @@ def paper_comparison(summary: pd.DataFrame, reference: pd.DataFrame | None = Non
     """
     ref = paper_reference() if reference is None else reference
     rows = []
-    for env in _ordered(summary.loc[summary["env"].map(_is_pusht), "env"]):
-        ours = summary[summary["env"] == env]
+    opened = summary[summary["mode"] == "open"]
+    for env in _ordered(opened.loc[opened["env"].map(_is_pusht), "env"]):
+        ours = opened[opened["env"] == env]
         horizons = sorted(set(ours["horizon"].astype(int)) & set(ref["horizon"]))
         planners = planner_order([*PAPER_PLANNERS, *ref["planner"], *ours["planner"]])
         for h in horizons:
@@ -206,10 +236,10 @@ def _comparison_row(env: str, horizon: int, planner: str, ref: pd.DataFrame,
         ours_text, delta = "-", "-"
     else:
         m = mine.iloc[0]
-        ours_text = format_cell(m["success_rate"], m["median_time_to_success_s"],
-                                (m["ci_low"], m["ci_high"]))
+        ours_text = format_cell(m["model_rate"], m["model_median_tts_s"],
+                                (m["model_ci_low"], m["model_ci_high"]))
         delta = "-" if paper.empty else \
-            f"{100.0 * m['success_rate'] - paper['success'].iloc[0]:+.1f}"
+            f"{100.0 * m['model_rate'] - paper['success'].iloc[0]:+.1f}"
     return {"env": env, "H": horizon, "planner": planner, "paper": paper_text,
             "this run": ours_text, "delta (pp)": delta}
 
@@ -224,28 +254,29 @@ def paper_comparison_markdown(summary: pd.DataFrame,
         return "\n".join(lines)
     lines += [markdown_table(table), "",
               "Paper: arXiv 2602.00475, open-loop, DINO-WM world model, 500 trials per "
-              "setting. Times are not comparable across hardware and world models; "
-              "success rates are, up to the world model's quality.", ""]
+              "setting; both columns are success under the planner's own world model (the "
+              "paper's metric). Times are not comparable across hardware and world models.",
+              ""]
     return "\n".join(lines)
 
 
 def write_report(run_dir: str | os.PathLike[str], paper: bool = False) -> str:
     """(Re)generate summary.csv, summary.md and the PNG plots of a run directory.
 
-    Reads episodes.csv / snapshots.csv through :func:`grasp_bench.results.load_run`,
-    writes ``summary.csv``, ``summary.md``, ``success_vs_horizon.png`` and
-    ``anytime.png``; with ``paper=True`` summary.md also gets a side-by-side table of
-    the paper's Table 1 and this run (Push-T, matching horizons).
+    Reads the run through :func:`grasp_bench.results.load_run`; with ``paper=True``
+    summary.md also gets a side-by-side table of the paper's Table 1 and this run
+    (open-loop Push-T, matching horizons, success under the world model).
 
     Returns:
         The markdown written to summary.md.
     """
     run = Path(run_dir)
     episodes, snapshots, _meta = load_run(run)
-    summary = write_summary(run, episodes, snapshots)
+    summary = summarize(episodes)
+    write_csv_atomic(summary, run / "summary.csv")
     plot_success_vs_horizon(summary, run / SUCCESS_PLOT)
-    plot_anytime(snapshots, episodes, run / ANYTIME_PLOT)
-    parts = [summary_markdown(summary, snapshots, episodes).rstrip("\n"), ""]
+    plot_anytime(episodes, snapshots, run / ANYTIME_PLOT)
+    parts = [summary_markdown(summary, episodes).rstrip("\n"), ""]
     if paper:
         parts += [paper_comparison_markdown(summary).rstrip("\n"), ""]
     parts += ["## Figures", "", f"![success vs horizon]({SUCCESS_PLOT})", "",

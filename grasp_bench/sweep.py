@@ -9,6 +9,7 @@ after every cell.  ``--resume`` skips finished cells; a killed sweep resumes cle
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -18,17 +19,25 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from grasp_bench.bench import EPISODE_COLUMNS, SNAPSHOT_COLUMNS, run_cell
+from grasp_bench.bench import CellContext, run_cell
+from grasp_bench.defaults import DEFAULT_REPLAN_BUDGET, DEFAULT_THREADS
 from grasp_bench.devices import device_name, resolve_device
 from grasp_bench.errors import UserError
 from grasp_bench.models.checkpoint import load_checkpoint
-from grasp_bench.planners import parse_overrides
-from grasp_bench.problems import load_or_generate
+from grasp_bench.mpc import run_mpc_cell
+from grasp_bench.objective import OBJECTIVES, goal_weights
+from grasp_bench.planners import apply_overrides, parse_overrides
+from grasp_bench.problems import load_or_generate, problem_stats
 from grasp_bench.results import (
+    EPISODE_COLUMNS,
+    MODES,
+    SNAPSHOT_COLUMNS,
     collect_meta,
+    load_average,
     load_run,
-    load_summary,
+    machine_info,
     read_csv_cells,
+    summarize,
     write_csv_atomic,
     write_json_atomic,
 )
@@ -54,6 +63,13 @@ class SweepOptions:
     overrides: tuple[str, ...] = ()
     checkpoint: str | None = None
     problem_split: str = "evaluation"  # "tuning" for hyperparameter search
+    problem_offset: int = 0  # first seed of the problems, an offset into the split
+    mode: str = "open"  # open (the paper's) or mpc (closed loop)
+    execute: int = 1  # MPC: model steps executed between re-plans
+    replan_budget: float = DEFAULT_REPLAN_BUDGET  # MPC: share of iterations per re-plan
+    objective: str = "task"  # the goal metric, see grasp_bench.objective
+    model: str = "learned"  # or "simulator": the ceiling
+    threads: int = DEFAULT_THREADS  # torch CPU threads
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -74,34 +90,64 @@ class Prepared:
 
 
 def prepare(opts: SweepOptions) -> Prepared:
-    """Check every option and load the model; raises :class:`UserError` on bad input."""
+    """Check every option and load the model; raises :class:`UserError` on bad input.
+
+    Nothing is written before this returns: every planner config (with its ``--set``
+    overrides) is built here too.
+    """
+    from grasp_bench.models.simulator import SAMPLING_PLANNERS, SimulatorModel
     from grasp_bench.planners import REGISTRY
 
     task = get_task(opts.env, opts.layout)
+    if not opts.planners:
+        raise UserError("no planners given; expected some of " + ", ".join(REGISTRY))
     for p in opts.planners:
         if p not in REGISTRY:
             raise UserError(f"unknown planner {p!r}; expected some of {', '.join(REGISTRY)}")
-    if not opts.planners:
-        raise UserError("no planners given; expected some of " + ", ".join(REGISTRY))
     if opts.problem_split not in ("evaluation", "tuning"):
         raise UserError(f"--split must be evaluation or tuning (got {opts.problem_split!r})")
-    if opts.episodes <= 0:
-        raise UserError(f"--episodes must be positive (got {opts.episodes})")
-    if opts.batch_size is not None and opts.batch_size <= 0:
-        raise UserError(f"--batch-size must be positive (got {opts.batch_size})")
+    checks = [("episodes", opts.episodes > 0), ("threads", opts.threads > 0),
+              ("execute", opts.execute > 0), ("snapshots", opts.snapshots > 0),
+              ("problem-offset", opts.problem_offset >= 0),
+              ("batch-size", opts.batch_size is None or opts.batch_size > 0),
+              ("replan-budget", 0 < opts.replan_budget <= 1)]
+    for name, ok in checks:
+        if not ok:
+            value = getattr(opts, name.replace("-", "_"))
+            bound = "in (0, 1]" if name == "replan-budget" else \
+                ">= 0" if name == "problem-offset" else "positive"
+            raise UserError(f"--{name} must be {bound} (got {value})")
+    if opts.mode not in MODES:
+        raise UserError(f"--mode must be one of {', '.join(MODES)} (got {opts.mode!r})")
+    if opts.objective not in OBJECTIVES:
+        raise UserError(f"--objective must be one of {', '.join(OBJECTIVES)} "
+                        f"(got {opts.objective!r})")
     overrides = parse_overrides(list(opts.overrides))
     for p in overrides:
         if p not in opts.planners:
             raise UserError(f"--set names planner {p!r}, which is not in --planners")
+    for p in opts.planners:  # every config is valid before anything runs
+        apply_overrides(p, overrides.get(p, {}))
     device = resolve_device(opts.device)
-    ckpt = Path(opts.checkpoint) if opts.checkpoint else task.checkpoint
-    if not ckpt.with_suffix(".pt").exists():
-        raise UserError(
-            f"checkpoint {ckpt} not found; train it with `grasp-bench train --env {task.name}"
-            + (f" --layout {task.layout}" if task.tag != task.name else "")
-            + "` or `make checkpoints`"
-        )
-    model, manifest = load_checkpoint(ckpt, env_id=task.env_id, device=device)
+    torch.set_num_threads(opts.threads)
+    if opts.model == "simulator":
+        bad = [p for p in opts.planners if p not in SAMPLING_PLANNERS]
+        if bad:
+            raise UserError(f"--model simulator serves only sampling planners "
+                            f"({', '.join(SAMPLING_PLANNERS)}); drop {', '.join(bad)}")
+        model = SimulatorModel(task)
+        manifest, ckpt = {"sha256": "simulator"}, Path("simulator")
+    elif opts.model == "learned":
+        ckpt = Path(opts.checkpoint) if opts.checkpoint else task.checkpoint
+        if not ckpt.with_suffix(".pt").exists():
+            raise UserError(
+                f"checkpoint {ckpt} not found; train it with `grasp-bench train --env "
+                f"{task.name}" + (f" --layout {task.layout}" if task.tag != task.name else "")
+                + "` or `make checkpoints`"
+            )
+        model, manifest = load_checkpoint(ckpt, env_id=task.env_id, device=device)
+    else:
+        raise UserError(f"--model must be learned or simulator (got {opts.model!r})")
     for h in opts.horizons:
         if h <= 0 or h % model.frameskip:
             raise UserError(
@@ -112,10 +158,17 @@ def prepare(opts: SweepOptions) -> Prepared:
 
 
 def new_run_dir(name: str, out: Path | None) -> Path:
-    """Create the run directory (``out`` or ``results/runs/<timestamp>-<name>``)."""
+    """Create the run directory (``out`` or ``results/runs/<timestamp>-<name>``, made unique
+    with a counter when two runs start in the same second)."""
     if out is None:
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         out = RUNS_DIR / f"{stamp}-{name}"
+        base, i = out, 1
+        while out.exists():
+            i += 1
+            out = base.with_name(f"{base.name}-{i}")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file, not a directory")
     if out.exists() and any(out.iterdir()):
         raise UserError(f"output directory {out} is not empty; pick another --out or --resume it")
     try:
@@ -150,6 +203,8 @@ def run_sweep(
     """Run every missing cell of the sweep into ``run_dir``; returns the summary frame.
 
     ``on_cell_start(planner, H, episodes)`` may return a progress callback for the cell.
+    ``meta.json`` records the machine (CPU, threads, load before the first and after the
+    last cell of each session) next to the options.
     """
     opts = prep.options
     meta_path = run_dir / "meta.json"
@@ -157,38 +212,56 @@ def run_sweep(
         meta = collect_meta(
             ["grasp-bench", *sys.argv[1:]],
             seeds={"planner_seed": opts.seed, "problem_split": opts.problem_split,
-                   "problem_seeds_start": SPLITS[opts.problem_split].start},
+                   "problem_seeds_start": SPLITS[opts.problem_split].start + opts.problem_offset},
             device_name=device_name(prep.device),
             checkpoints={prep.task.tag: prep.manifest["sha256"]},
             extra={"options": opts.to_dict(), "checkpoint": str(prep.checkpoint.name),
-                   "threads": torch.get_num_threads()},
+                   "machine": machine_info()},
         )
         write_json_atomic(meta, meta_path)
-    model_info = {"name": prep.checkpoint.stem, "sha256": prep.manifest["sha256"]}
-    problem_stats = {}
-    for h in opts.horizons:
-        problems = None
-        for planner in opts.planners:
-            ep_path, snap_path = cell_paths(run_dir, planner, h)
-            if ep_path.exists():
-                continue
-            if problems is None:
-                problems = load_or_generate(prep.task, h, opts.episodes,
-                                            split=opts.problem_split)
-                problem_stats[h] = problems.stats()
-            tick = on_cell_start(planner, h, len(problems)) if on_cell_start else None
-            cell = run_cell(
-                prep.task, prep.model, model_info, problems, planner,
-                prep.overrides.get(planner, {}), device=prep.device, seed=opts.seed,
-                batch_size=opts.batch_size, snapshots=opts.snapshots, progress=tick,
-            )
-            write_csv_atomic(cell.snapshots, snap_path)
-            write_csv_atomic(cell.episodes, ep_path)
-            summary = combine(run_dir)
-            if on_cell_done:
-                on_cell_done(summary)
-    if problem_stats:
-        write_json_atomic(problem_stats, run_dir / "problems.json")
+    ctx = CellContext(
+        task=prep.task, model=prep.model,
+        model_info={"name": prep.checkpoint.stem, "sha256": prep.manifest["sha256"]},
+        device=prep.device, seed=opts.seed, objective=opts.objective, threads=opts.threads,
+        goal_weights=goal_weights(prep.task, prep.model, opts.objective, prep.device),
+    )
+    stats_path = run_dir / "problems.json"
+    stats = json.loads(stats_path.read_text()) if stats_path.exists() else {}
+    try:
+        for h in opts.horizons:
+            problems = None
+            for planner in opts.planners:
+                ep_path, snap_path = cell_paths(run_dir, planner, h)
+                if ep_path.exists():
+                    continue
+                if problems is None:
+                    problems = load_or_generate(prep.task, h, opts.episodes,
+                                                split=opts.problem_split,
+                                                offset=opts.problem_offset)
+                    if str(h) not in stats:
+                        stats[str(h)] = problem_stats(prep.task, problems)
+                        write_json_atomic(stats, stats_path)
+                tick = on_cell_start(planner, h, len(problems)) if on_cell_start else None
+                over = prep.overrides.get(planner, {})
+                if opts.mode == "mpc":
+                    cell = run_mpc_cell(ctx, problems, planner, over, execute=opts.execute,
+                                        replan_budget=opts.replan_budget,
+                                        batch_size=opts.batch_size, progress=tick)
+                else:
+                    cell = run_cell(ctx, problems, planner, over, batch_size=opts.batch_size,
+                                    snapshots=opts.snapshots, progress=tick)
+                write_csv_atomic(cell.snapshots, snap_path)
+                write_csv_atomic(cell.episodes, ep_path)
+                summary = combine(run_dir)
+                if on_cell_done:
+                    on_cell_done(summary)
+    finally:
+        if meta_path.exists():
+            meta = json.loads(meta_path.read_text())
+            meta.setdefault("extra", {}).setdefault("machine", {})["load_after"] = load_average()
+            write_json_atomic(meta, meta_path)
+        if hasattr(prep.model, "close"):
+            prep.model.close()
     return combine(run_dir)
 
 
@@ -202,5 +275,6 @@ def combine(run_dir: Path) -> pd.DataFrame:
     )
     write_csv_atomic(episodes, run_dir / "episodes.csv")
     write_csv_atomic(snapshots, run_dir / "snapshots.csv")
-    write_report(run_dir, paper=bool(len(episodes)) and bool((episodes["env"] == "pusht").all()))
-    return load_summary(run_dir / "summary.csv")
+    opened = episodes[episodes["mode"] == "open"] if len(episodes) else episodes
+    write_report(run_dir, paper=bool(len(opened)) and bool((opened["env"] == "pusht").all()))
+    return summarize(episodes)

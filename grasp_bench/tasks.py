@@ -6,6 +6,7 @@ the one place where grasp_bench knows env specifics; planners never see any of i
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,9 @@ class Task:
     default_layout: str | None = None
     policy_description: dict = field(default_factory=lambda: dict(BEHAVIOUR))
     random_episodes: float = 0.0  # share of random-action episodes in training data
+    #: The goal metric's tolerance per state dim (None: ignored), in the success test's
+    #: units; see :mod:`grasp_bench.objective`.
+    goal_scales: tuple[float | None, ...] = ()
 
     @property
     def env_kwargs(self) -> dict:
@@ -82,6 +86,9 @@ PUSHT = Task(
     metrics={"block_pos_px": (2, 3), "block_angle_rad": (4,), "agent_pos_px": (0, 1)},
     policy_description=PUSHT_BEHAVIOUR,
     random_episodes=0.2,
+    # DINO-WM eval_state: ||(agent_xy, block_xy) - goal||_2 < 20 px, angle error < pi/9;
+    # velocities are not part of success.
+    goal_scales=(20.0, 20.0, 20.0, 20.0, math.pi / 9, None, None),
 )
 
 
@@ -95,6 +102,7 @@ def ballnav(layout: str | None = None) -> Task:
         layout=layout or DEFAULT_LAYOUT,
         random_episodes=0.3,
         default_layout=DEFAULT_LAYOUT,
+        goal_scales=(20.0, 20.0, None, None),  # ball within 20 px; velocity ignored
     )
 
 

@@ -116,6 +116,14 @@ class StateMLP(nn.Module):
             zs.append(self.step(zs[-1], actions[..., t, :]))
         return torch.stack(zs, dim=-2)
 
+    # -- goal metric --------------------------------------------------------------------------
+    def goal_weights(self, scales) -> torch.Tensor:
+        """Diagonal latent metric ``(D,)`` from per-state-dim tolerances ``scales`` (None:
+        ignored): an error of one tolerance in a state dim costs 1 (an angle's cos and sin
+        each get its tolerance: a small angle error delta moves them by delta in norm)."""
+        f = feature_weights(self.config.state_dim, self.config.angle_indices, scales)
+        return f.to(self.feat_std) * self.feat_std.square()  # z = (f - mean) / std
+
     # -- normalization ----------------------------------------------------------------------
     @torch.no_grad()
     def fit_normalization(self, states: torch.Tensor, next_states: torch.Tensor) -> None:
@@ -125,3 +133,14 @@ class StateMLP(nn.Module):
         self.feat_std.copy_(f.std(0).clamp_min(1e-6))
         dz = self.encode(next_states) - self.encode(states)
         self.delta_scale.copy_(dz.std(0).clamp_min(1e-6))
+
+
+def feature_weights(state_dim: int, angle_indices: tuple[int, ...], scales) -> torch.Tensor:
+    """Weights ``(D,)`` on the features [non-angles, cos, sin] of a state: ``1 / scale^2``
+    per dim (0 where the scale is None)."""
+    if len(scales) != state_dim:
+        raise ValueError(f"need {state_dim} goal scales, got {len(scales)}")
+    w = [0.0 if s is None else 1.0 / s**2 for s in scales]
+    keep = [w[i] for i in range(state_dim) if i not in angle_indices]
+    ang = [w[i] for i in angle_indices]
+    return torch.tensor(keep + ang + ang, dtype=torch.float64)

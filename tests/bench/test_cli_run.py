@@ -1,17 +1,21 @@
 """End-to-end `run`, `sweep`, `report` and `check` on a tiny model and few problems."""
 
+import json
+import shutil
+
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from grasp_bench import sweep as sweep_module
-from grasp_bench.bench import EPISODE_COLUMNS, SNAPSHOT_COLUMNS
 from grasp_bench.cli import app
+from grasp_bench.results import EPISODE_COLUMNS, SNAPSHOT_COLUMNS
 
 from .conftest import FAST
 
 runner = CliRunner()
-TIME_COLUMNS = ["time_to_success_s", "planning_time_s"]
+TIME_COLUMNS = ["time_to_success_model_s", "time_to_success_transfer_s",
+                "time_to_success_mpc_s", "planning_time_s"]
 
 
 def invoke(*args):
@@ -31,13 +35,30 @@ def test_run_writes_every_file_and_column(tiny_checkpoint, tmp_path):
                  "success_vs_horizon.png", "anytime.png"):
         assert (out / name).is_file(), name
     episodes = pd.read_csv(out / "episodes.csv")
-    assert list(episodes.columns) == EPISODE_COLUMNS
+    assert list(episodes.columns) == list(EPISODE_COLUMNS)
     assert len(episodes) == 6 and set(episodes.planner) == {"cem", "grasp"}
-    assert list(pd.read_csv(out / "snapshots.csv").columns) == SNAPSHOT_COLUMNS
+    assert list(pd.read_csv(out / "snapshots.csv").columns) == list(SNAPSHOT_COLUMNS)
     summary = pd.read_csv(out / "summary.csv")
     assert set(summary.planner) == {"cem", "grasp"} and (summary.n == 3).all()
-    assert (summary.ci_low <= summary.success_rate).all()
-    assert "%" in res.output  # the paper-format table is printed
+    for m in ("model", "transfer"):
+        assert (summary[f"{m}_ci_low"] <= summary[f"{m}_rate"]).all()
+    assert (summary.mpc_n == 0).all()
+    assert "%" in res.output and "model" in res.output and "transfer" in res.output
+    meta = json.loads((out / "meta.json").read_text())
+    machine = meta["extra"]["machine"]
+    assert machine["torch_threads"] == 1 and machine["cpu"] and "load_after" in machine
+    problems = json.loads((out / "problems.json").read_text())
+    assert "open_loop_sensitivity" in problems["10"] and "displacement" in problems["10"]
+
+
+def test_mpc_run(tiny_checkpoint, tmp_path):
+    out = tmp_path / "mpc"
+    res = invoke(*run_args(tiny_checkpoint, out, "--mode", "mpc", "--execute", 1))
+    assert res.exit_code == 0, res.output
+    episodes = pd.read_csv(out / "episodes.csv")
+    assert (episodes["mode"] == "mpc").all() and (episodes["replans"] == 2).all()
+    summary = pd.read_csv(out / "summary.csv")
+    assert (summary.mpc_n == 3).all() and (summary.model_n == 0).all()
 
 
 def test_same_seed_gives_identical_episodes(tiny_checkpoint, tmp_path):
@@ -65,14 +86,26 @@ def test_killed_sweep_resumes_to_complete_result(tiny_checkpoint, tmp_path, monk
     assert res.exit_code == 130 and "resume" in res.output
     assert len(list((out / "cells").glob("*.episodes.csv"))) == 1
     monkeypatch.setattr(sweep_module, "run_cell", real)
-    res = invoke(*args, "--resume", out)
+    res = invoke("sweep", "--resume", out)  # the options come from meta.json
     assert res.exit_code == 0, res.output
     episodes = pd.read_csv(out / "episodes.csv")
     assert len(episodes) == 2 * 2 * 2
     assert not episodes.duplicated(["planner", "horizon", "episode"]).any()
-    # resuming with other options is refused
-    res = invoke(*args[:-2], "--seed", 1, "--checkpoint", tiny_checkpoint, "--resume", out)
-    assert res.exit_code == 2 and "other options" in res.output
+    problems = json.loads((out / "problems.json").read_text())
+    assert set(problems) == {"5", "10"}  # statistics of both sessions survive the resume
+
+
+def test_resume_refuses_changed_checkpoint(tiny_checkpoint, tmp_path):
+    ckpt = tmp_path / "model.pt"
+    shutil.copy(tiny_checkpoint, ckpt)
+    shutil.copy(tiny_checkpoint.with_suffix(".json"), ckpt.with_suffix(".json"))
+    out = tmp_path / "run"
+    assert invoke(*run_args(ckpt, out)).exit_code == 0
+    meta = json.loads((out / "meta.json").read_text())
+    meta["checkpoints"] = {k: "0" * 64 for k in meta["checkpoints"]}
+    (out / "meta.json").write_text(json.dumps(meta))
+    res = invoke("sweep", "--resume", out)
+    assert res.exit_code == 2 and "model" in res.output
 
 
 def test_report_and_check(tiny_checkpoint, tmp_path):
@@ -85,8 +118,7 @@ def test_report_and_check(tiny_checkpoint, tmp_path):
     assert res.exit_code == 0, res.output
     # an injected drop fails: a baseline where every cell succeeded 100 times of 100
     base = pd.read_csv(out / "summary.csv")
-    base[["n", "successes"]] = 100
-    base["success_rate"] = 1.0
+    base[["n", "model_n", "model_successes"]] = 100
     base.to_csv(tmp_path / "base.csv", index=False)
     res = invoke("check", out, "--baseline", tmp_path / "base.csv")
     assert res.exit_code == 1, res.output
@@ -102,6 +134,14 @@ def test_report_and_check(tiny_checkpoint, tmp_path):
         (("--device", "cuda"), "CUDA is not available"),
         (("--set", "grasp.nope=1"), "grasp"),
         (("--set", "grasp.iterations=abc"), "iterations"),
+        (("--set", "grasp.iterations=0"), "iterations"),  # cem is listed first
+        (("--mode", "closed"), "--mode"),
+        (("--objective", "reward"), "--objective"),
+        (("--threads", 0), "--threads"),
+        (("--replan-budget", 2), "--replan-budget"),
+        (("--problem-offset", -1), "--problem-offset"),
+        (("--model", "simulator"), "sampling planners"),  # grasp is not one
+        (("--model", "oracle"), "--model"),
     ],
 )
 def test_bad_input_is_one_line_and_leaves_no_run_dir(tiny_checkpoint, tmp_path, extra, message):

@@ -1,0 +1,174 @@
+"""Run directories on disk: atomic writes, reading cells and runs back.
+
+Every file is written atomically (temporary file in the same directory, then
+``os.replace``), so a killed sweep never leaves a half-written file behind; files get the
+mode the umask gives a new file (not ``mkstemp``'s 0600).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import pandas as pd
+
+from grasp_bench.errors import UserError
+from grasp_bench.results.schema import (
+    BOOL_COLUMNS,
+    CELL_KEYS,
+    EPISODE_COLUMNS,
+    INT_COLUMNS,
+    SNAPSHOT_COLUMNS,
+    STRING_COLUMNS,
+)
+
+
+def _file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _atomic_write(path: str | os.PathLike[str], write: Callable[[TextIO], None],
+                  newline: str | None = None) -> Path:
+    """Write a text file atomically: temp file in the same directory, fsync, ``os.replace``.
+
+    On any error the temp file is removed and an existing ``path`` is left untouched.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        os.chmod(tmp, _file_mode())
+        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write ``df`` as CSV (no index) atomically; returns the path."""
+    return _atomic_write(path, lambda fh: df.to_csv(fh, index=False), newline="")
+
+
+def write_text_atomic(text: str, path: str | os.PathLike[str]) -> Path:
+    """Write ``text`` (UTF-8) atomically; returns the path."""
+    return _atomic_write(path, lambda fh: fh.write(text))
+
+
+def write_json_atomic(obj: Any, path: str | os.PathLike[str]) -> Path:
+    """Write ``obj`` as indented JSON atomically (non-JSON values via ``str``)."""
+    return _atomic_write(
+        path, lambda fh: fh.write(json.dumps(obj, indent=2, default=str) + "\n"))
+
+
+
+
+def as_nullable_bool(series: pd.Series) -> pd.Series:
+    """A column of bools, 0/1 or 'True'/'False' strings as pandas' nullable boolean
+    (empty or NaN stays missing: a metric the episode's mode does not measure)."""
+    if pd.api.types.is_bool_dtype(series):
+        return series.astype("boolean")
+    text = series.astype(str).str.strip().str.lower()
+    out = pd.Series(pd.NA, index=series.index, dtype="boolean")
+    out[text.isin(("true", "1", "1.0", "yes"))] = True
+    out[text.isin(("false", "0", "0.0", "no"))] = False
+    return out
+
+
+def _read_results_csv(path: Path) -> pd.DataFrame:
+    """Read a results CSV keeping string columns verbatim ('' stays '') and typing the rest."""
+    header = pd.read_csv(path, nrows=0).columns
+    na = {c: ["", "nan", "NaN"] for c in header if c not in STRING_COLUMNS}
+    frame = pd.read_csv(path, keep_default_na=False, na_values=na,
+                        dtype={c: str for c in STRING_COLUMNS if c in header})
+    for col in BOOL_COLUMNS:
+        if col in frame:
+            frame[col] = as_nullable_bool(frame[col])
+    for col in INT_COLUMNS:
+        if col in frame and frame[col].notna().all():
+            frame[col] = frame[col].astype(int)
+    return frame
+
+
+def read_csv_cells(paths: Sequence[str | os.PathLike[str]],
+                   columns: Sequence[str]) -> pd.DataFrame:
+    """Concatenate per-cell CSV files (episodes or snapshots) into one typed frame.
+
+    Columns are put in the order of ``columns`` (missing ones are filled with NaN);
+    string columns keep ``""`` verbatim, success columns become nullable booleans.
+    No paths gives an empty frame with ``columns``.
+    """
+    frames = [_read_results_csv(Path(p)) for p in paths]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=list(columns))
+    return pd.concat(frames, ignore_index=True).reindex(columns=list(columns))
+
+
+def load_run(run_dir: str | os.PathLike[str], *,
+             require_episodes: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Load ``(episodes, snapshots, meta)`` from a run directory.
+
+    A run directory holds ``episodes.csv`` with the cell columns; ``snapshots.csv``
+    (empty frame with :data:`SNAPSHOT_COLUMNS` when absent) and ``meta.json``
+    (``{}`` when absent) are optional. With ``require_episodes=False`` a directory
+    holding only ``meta.json`` (a run whose first cell has not finished) is a run too,
+    and its episodes frame is empty with :data:`EPISODE_COLUMNS`.
+
+    Raises:
+        UserError (a ValueError) with a one-line message when ``run_dir`` is not a run.
+    """
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise UserError(f"not a run directory (does not exist or not a directory): {run}")
+    episodes_file, meta_file = run / "episodes.csv", run / "meta.json"
+    if episodes_file.is_file():
+        episodes = _load_checked(episodes_file, (*CELL_KEYS, "episode"), "episodes")
+    elif not require_episodes and meta_file.is_file():
+        episodes = pd.DataFrame(columns=list(EPISODE_COLUMNS))
+    else:
+        wanted = "episodes.csv" if require_episodes else "episodes.csv or meta.json"
+        raise UserError(f"not a run directory (no {wanted}): {run}")
+    snapshots_file = run / "snapshots.csv"
+    if snapshots_file.is_file():
+        snapshots = _load_checked(snapshots_file, CELL_KEYS, "snapshots")
+    else:
+        snapshots = pd.DataFrame(columns=list(SNAPSHOT_COLUMNS))
+    return episodes, snapshots, _load_meta(meta_file)
+
+
+def _load_checked(path: Path, required: Sequence[str], what: str) -> pd.DataFrame:
+    """Read a run CSV; one-line UserError when unreadable or of another format."""
+    try:
+        frame = _read_results_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
+            ValueError) as err:
+        raise UserError(f"unreadable {path}: {str(err).splitlines()[0]}") from err
+    missing = [c for c in required if c not in frame]
+    if missing:
+        raise UserError(f"{path} lacks columns {missing}; not a grasp-bench {what} file "
+                        "(or one written by an older version)")
+    return frame
+
+
+def _load_meta(path: Path) -> dict:
+    """meta.json as a dict ({} when absent); UserError when it is not a JSON object."""
+    if not path.is_file():
+        return {}
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise UserError(f"invalid JSON in {path}: {err}") from err
+    if not isinstance(meta, dict):
+        raise UserError(f"{path} does not hold a JSON object")
+    return meta

@@ -1,0 +1,69 @@
+"""Wilson intervals and the one-sided two-proportion z-test."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from grasp_bench.results import two_proportion_test, wilson_interval
+
+
+def wilson_reference(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Textbook Wilson score interval, written independently of the package."""
+    p = k / n
+    centre = (2 * n * p + z**2) / (2 * (n + z**2))
+    half = z * math.sqrt(z**2 + 4 * n * p * (1 - p)) / (2 * (n + z**2))
+    return centre - half, centre + half
+
+
+def test_wilson_published_values() -> None:
+    assert wilson_interval(5, 10) == pytest.approx((0.2366, 0.7634), abs=1e-4)
+    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
+    assert wilson_interval(10, 10)[1] == 1.0 and wilson_interval(0, 10)[0] == 0.0
+
+
+@pytest.mark.parametrize(("k", "n"), [(0, 10), (1, 4), (5, 10), (10, 10), (59, 100), (295, 500)])
+def test_wilson_matches_formula(k: int, n: int) -> None:
+    low, high = wilson_interval(k, n)
+    ref_low, ref_high = wilson_reference(k, n)
+    assert (low, high) == pytest.approx((max(0.0, ref_low), min(1.0, ref_high)), abs=1e-9)
+    assert 0.0 <= low <= k / n <= high <= 1.0
+
+
+def test_wilson_confidence_and_edges() -> None:
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    narrow, wide = wilson_interval(5, 10, 0.5), wilson_interval(5, 10, 0.99)
+    assert wide[0] < narrow[0] < 0.5 < narrow[1] < wide[1]
+    for bad in ((11, 10), (-1, 10), (0, -1)):
+        with pytest.raises(ValueError):
+            wilson_interval(*bad)
+    with pytest.raises(ValueError):
+        wilson_interval(1, 2, confidence=1.0)
+
+
+def test_two_proportion_known_value() -> None:
+    # p1 = .6, p2 = .5, pooled .55: z = .1 / sqrt(.55 * .45 * .02) = 1.42134
+    z, p = two_proportion_test(60, 100, 50, 100)
+    assert z == pytest.approx(1.42134, abs=1e-4)
+    assert p == pytest.approx(0.07761, abs=1e-4)
+
+
+def test_two_proportion_direction() -> None:
+    z, p = two_proportion_test(90, 100, 40, 100)
+    assert z > 7 and p < 1e-6
+    assert two_proportion_test(50, 100, 50, 100) == pytest.approx((0.0, 0.5))
+    z, p = two_proportion_test(40, 100, 90, 100)  # an increase is no drop
+    assert z < 0 and p > 0.99
+
+
+@pytest.mark.parametrize("args", [(0, 0, 5, 10), (5, 10, 0, 0), (0, 50, 0, 50), (50, 50, 20, 20)])
+def test_two_proportion_degenerate(args: tuple[int, int, int, int]) -> None:
+    assert two_proportion_test(*args) == (0.0, 1.0)
+
+
+def test_two_proportion_rejects_bad_counts() -> None:
+    with pytest.raises(ValueError):
+        two_proportion_test(11, 10, 5, 10)
+    with pytest.raises(ValueError):
+        two_proportion_test(5, 10, -1, 10)

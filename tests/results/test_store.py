@@ -1,0 +1,148 @@
+"""Atomic writes, reading cells back, and loading run directories."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from grasp_bench.errors import UserError
+from grasp_bench.results import (
+    EPISODE_COLUMNS,
+    SNAPSHOT_COLUMNS,
+    load_run,
+    read_csv_cells,
+    success_column,
+    summarize,
+    tts_column,
+    write_csv_atomic,
+    write_json_atomic,
+    write_text_atomic,
+)
+from tests.results.conftest import make_episodes
+
+
+def mixed_episodes() -> pd.DataFrame:
+    frame = make_episodes({("open", "grasp", 40): [{"model": 1.0, "transfer": None},
+                                                  {"model": None, "transfer": None}],
+                           ("mpc", "cem", 40): [{"mpc": 2.5}]})
+    frame.loc[1, "reason"] = "nan plan"
+    frame["layout"] = ["NA", "", "None"]
+    return frame
+
+
+class ExplodingFrame(pd.DataFrame):
+    def to_csv(self, path_or_buf=None, **kwargs):  # type: ignore[override]
+        path_or_buf.write("a,b\n1,")
+        raise RuntimeError("killed midway")
+
+
+def test_csv_write_failure_keeps_existing_file(tmp_path: Path) -> None:
+    target = tmp_path / "episodes.csv"
+    target.write_text("old,content\n1,2\n")
+    with pytest.raises(RuntimeError, match="killed midway"):
+        write_csv_atomic(ExplodingFrame({"a": [1]}), target)
+    assert target.read_text() == "old,content\n1,2\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["episodes.csv"]  # no temp file left
+
+
+def test_files_follow_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        write_csv_atomic(pd.DataFrame({"a": [1]}), tmp_path / "sub" / "t.csv")
+        write_text_atomic("héllo\n", tmp_path / "t.md")
+        write_json_atomic({"p": Path("x"), "n": 1}, tmp_path / "t.json")
+    finally:
+        os.umask(old)
+    for name in ("sub/t.csv", "t.md", "t.json"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644, name
+    assert (tmp_path / "t.md").read_text(encoding="utf-8") == "héllo\n"
+    assert json.loads((tmp_path / "t.json").read_text()) == {"p": "x", "n": 1}
+
+
+def test_read_csv_cells_round_trips(tmp_path: Path) -> None:
+    frame = mixed_episodes()
+    write_csv_atomic(frame, tmp_path / "cell.episodes.csv")
+    back = read_csv_cells([tmp_path / "cell.episodes.csv"], EPISODE_COLUMNS)
+    assert back.columns.tolist() == list(EPISODE_COLUMNS)
+    pd.testing.assert_frame_equal(back, frame, check_dtype=False)
+    assert back[success_column("mpc")].isna().tolist() == [True, True, False]
+    assert back[success_column("model")].tolist()[:2] == [True, False]
+    assert back[success_column("model")].dtype == "boolean"
+    assert back[tts_column("transfer")].isna().all()
+    assert back["layout"].tolist() == ["NA", "", "None"]  # strings verbatim
+    assert back["reason"].tolist() == ["", "nan plan", ""]
+    pd.testing.assert_frame_equal(summarize(back), summarize(frame), check_dtype=False)
+
+
+def test_read_csv_cells_concatenates(tmp_path: Path) -> None:
+    frame = mixed_episodes()
+    write_csv_atomic(frame.iloc[:2], tmp_path / "a.csv")
+    write_csv_atomic(frame.iloc[2:], tmp_path / "b.csv")  # mpc only: model cells all empty
+    write_csv_atomic(frame.iloc[0:0], tmp_path / "c.csv")
+    both = read_csv_cells([tmp_path / n for n in ("a.csv", "b.csv", "c.csv")],
+                          EPISODE_COLUMNS)
+    pd.testing.assert_frame_equal(both, frame, check_dtype=False)
+    empty = read_csv_cells([], SNAPSHOT_COLUMNS)
+    assert empty.empty and empty.columns.tolist() == list(SNAPSHOT_COLUMNS)
+
+
+def test_load_run_round_trips(tmp_path: Path) -> None:
+    frame = mixed_episodes()
+    write_csv_atomic(frame, tmp_path / "episodes.csv")
+    write_json_atomic({"command": ["x"]}, tmp_path / "meta.json")
+    episodes, snapshots, meta = load_run(tmp_path)
+    pd.testing.assert_frame_equal(episodes, frame, check_dtype=False)
+    assert snapshots.empty and snapshots.columns.tolist() == list(SNAPSHOT_COLUMNS)
+    assert meta == {"command": ["x"]}
+
+
+def test_load_run_refuses_missing_directory(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="not a run directory"):
+        load_run(tmp_path / "nope")
+    with pytest.raises(UserError, match="no episodes.csv"):
+        load_run(tmp_path)
+    write_json_atomic({}, tmp_path / "meta.json")
+    episodes, _, meta = load_run(tmp_path, require_episodes=False)
+    assert episodes.empty and episodes.columns.tolist() == list(EPISODE_COLUMNS) and meta == {}
+
+
+def test_load_run_refuses_episodes_of_another_format(tmp_path: Path) -> None:
+    # the format before modes: one success column, no mode
+    old = pd.DataFrame({"env": ["e"], "planner": ["gd"], "horizon": [40], "episode": [0],
+                        "success": [True], "time_to_success_s": [1.0]})
+    write_csv_atomic(old, tmp_path / "episodes.csv")
+    with pytest.raises(UserError, match=r"lacks columns \['mode'\]") as err:
+        load_run(tmp_path)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("content", [
+    b"env,mode,planner,horizon,episode\ne,open,gd,40,0\ne,open,gd,40,1,x,y\n",  # ragged
+    b"\xff\xfe\x00\x81not utf-8\n",
+    b"",
+    b"env,mode,planner,horizon,episode\ne,open,gd,forty,0\n",
+])
+def test_load_run_refuses_unreadable_csv(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / "episodes.csv").write_bytes(content)
+    with pytest.raises(UserError, match="unreadable") as err:
+        load_run(tmp_path)
+    assert "\n" not in str(err.value)
+
+
+def test_load_run_refuses_bad_meta_and_snapshots(tmp_path: Path) -> None:
+    write_csv_atomic(mixed_episodes(), tmp_path / "episodes.csv")
+    (tmp_path / "meta.json").write_text("[1, 2]")
+    with pytest.raises(UserError, match="JSON object"):
+        load_run(tmp_path)
+    (tmp_path / "meta.json").write_text("{")
+    with pytest.raises(UserError, match="invalid JSON"):
+        load_run(tmp_path)
+    (tmp_path / "meta.json").unlink()
+    write_csv_atomic(pd.DataFrame({"env": ["e"]}), tmp_path / "snapshots.csv")
+    with pytest.raises(UserError, match="snapshots"):
+        load_run(tmp_path)

@@ -1,0 +1,105 @@
+"""Paper-format cells and tables, the per-cell detail table and summary.md."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from grasp_bench.results import (
+    METRIC_LABELS,
+    detail_table,
+    format_cell,
+    format_seconds,
+    paper_table,
+    paper_table_markdown,
+    percent_ci,
+    summarize,
+    summary_markdown,
+)
+from tests.results.conftest import make_episodes
+
+
+def cell(successes: int, n: int, tts: float = 2.0) -> list[dict]:
+    """Open-loop outcomes with ``successes`` model successes out of ``n`` (transfer fails)."""
+    return ([{"model": tts, "transfer": None}] * successes
+            + [{"model": None, "transfer": None}] * (n - successes))
+
+
+def open_summary() -> pd.DataFrame:
+    return summarize(make_episodes({
+        ("open", "grasp", 40): cell(6, 10, 8.5), ("open", "cem", 40): cell(7, 10, 35.0),
+        ("open", "gd", 40): cell(5, 10), ("open", "grasp", 50): cell(3, 10, 15.0),
+        ("open", "cem", 50): cell(3, 10, 96.0), ("open", "latco", 50): cell(1, 10),
+    }))
+
+
+def test_format_cell_seconds_and_percent_ci() -> None:
+    assert format_cell(0.59, 8.5) == "59.0% / 8.5s"
+    assert format_cell(0.0, math.nan) == "0.0% / -"
+    assert format_cell(0.59, 8.5, (0.546, 0.633)) == "59.0% [54.6, 63.3] / 8.5s"
+    assert format_cell(1.0, 0.034) == "100.0% / 0.034s"
+    assert format_cell(math.nan, math.nan) == "-"
+    assert format_seconds(12.34) == "12.3s" and format_seconds(math.inf) == "-"
+    assert percent_ci(0.45, 0.254, 0.656) == "45 [25, 66]"
+    assert percent_ci(math.nan, math.nan, math.nan) == "-"
+
+
+def test_paper_table_layout() -> None:
+    table = paper_table(open_summary())
+    assert table.index.name == "H" and table.index.tolist() == [40, 50]
+    assert table.columns.tolist() == ["cem", "gd", "latco", "grasp"]
+    assert table.loc[40, "grasp"] == "60.0% / 8.5s"
+    assert table.loc[40, "latco"] == "" and table.loc[50, "gd"] == ""  # not run
+    transfer = paper_table(open_summary(), metric="transfer")
+    assert transfer.loc[40, "grasp"] == "0.0% / -"
+
+
+def test_paper_table_markdown_bolds_best_per_row() -> None:
+    lines = paper_table_markdown(open_summary()).splitlines()
+    assert lines[0].replace(" ", "") == "|H|cem|gd|latco|grasp|"
+    row40 = next(line for line in lines if line.startswith("| 40"))
+    assert "**70.0% / 35.0s**" in row40 and row40.count("**") == 2
+    row50 = next(line for line in lines if line.startswith("| 50"))
+    assert "**30.0% / 96.0s**" in row50 and "**30.0% / 15.0s**" in row50  # tie: both
+    assert row50.count("**") == 4
+
+
+def test_paper_table_markdown_no_bold_when_all_zero() -> None:
+    summary = summarize(make_episodes({("open", "cem", 70): cell(0, 4),
+                                       ("open", "gd", 70): cell(0, 4)}))
+    md = paper_table_markdown(summary)
+    assert "0.0% / -" in md and "**" not in md
+    assert "**" not in paper_table_markdown(open_summary(), metric="transfer")
+
+
+def test_paper_table_needs_env_when_several() -> None:
+    summary = pd.concat([summarize(make_episodes({("open", "cem", 40): cell(1, 2)}, env=e))
+                         for e in ("a", "b")], ignore_index=True)
+    with pytest.raises(ValueError, match="env="):
+        paper_table(summary)
+    assert paper_table(summary, env="b").shape == (1, 1)
+
+
+def test_detail_table_drops_metrics_not_measured() -> None:
+    detail = detail_table(open_summary())
+    assert "model [95% CI]" in detail and "transfer TTS" in detail
+    assert not any(c.startswith("mpc") for c in detail.columns)
+    grasp40 = detail[(detail["planner"] == "grasp") & (detail["H"] == 40)].iloc[0]
+    assert grasp40["model [95% CI]"] == "60 [31, 83]" and grasp40["model TTS"] == "8.5s"
+    mixed = detail_table(summarize(make_episodes({("open", "cem", 40): cell(1, 2),
+                                                  ("mpc", "cem", 40): [{"mpc": 1.0}]})))
+    assert {"model [95% CI]", "transfer [95% CI]", "mpc [95% CI]"} <= set(mixed.columns)
+    assert mixed.loc[mixed["mode"] == "mpc", "model [95% CI]"].tolist() == ["-"]
+
+
+def test_summary_markdown_names_the_metrics() -> None:
+    md = summary_markdown(open_summary())
+    for metric in ("model", "transfer"):
+        assert f"- **{metric}**: {METRIC_LABELS[metric]}" in md
+    assert "- **mpc**" not in md and "open loop" in md and "**70.0% / 35.0s**" in md
+    episodes = make_episodes({("mpc", "gd", 30): [{"mpc": 0.5}, {"mpc": None}]})
+    md = summary_markdown(summarize(episodes), episodes)
+    assert f"- **mpc**: {METRIC_LABELS['mpc']}" in md and "- **model**" not in md
+    assert "## mpc: solved within a planner wall-clock budget" in md and "50.0%" in md
