@@ -1,0 +1,70 @@
+"""What every planner shares: the goal metric and warm starts (MPC)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from grasp_bench.planners import REGISTRY, terminal_cost
+from grasp_bench.planners.base import goal_cost
+from tests.planners.conftest import FAST, LinearModel, make_problems, run
+
+PLANNERS = list(REGISTRY)
+
+
+def test_goal_cost_ignores_dims_with_zero_weight():
+    """A plan that matches positions and angle but not velocity scores (near) zero."""
+    z, g = torch.tensor([[1.0, 2.0, 3.0, 9.0]]), torch.tensor([[1.0, 2.0, 3.0, -9.0]])
+    w = torch.tensor([1.0, 1.0, 1.0, 0.0])
+    assert goal_cost(z, g, w).item() == 0.0
+    assert goal_cost(z, g, None).item() == pytest.approx(324.0)
+
+
+@pytest.mark.parametrize("name", PLANNERS)
+def test_every_planner_minimises_the_weighted_goal_cost(name, model):
+    """With weight 0 on one latent dim, every planner's returned cost is the weighted
+    terminal cost, and it ignores that dim: a goal moved far along it is as easy."""
+    z0, g, _ = make_problems(model, B=3)
+    w = torch.tensor([1.0, 1.0, 1.0, 0.0])
+    far = g.clone()
+    far[:, 3] += 100.0
+    result = run(name, FAST[name], model, z0, far, goal_weights=w)
+    with torch.no_grad():
+        expected = terminal_cost(model, z0, result.actions, far, w)
+    torch.testing.assert_close(result.cost, expected)
+    if name != "grasp":  # GRASP's virtual states start on the line z0 -> g, all dims of g
+        near = run(name, FAST[name], model, z0, g, goal_weights=w)
+        torch.testing.assert_close(result.cost, near.cost, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", PLANNERS)
+def test_a_warm_start_at_the_solution_is_kept_close(name, model):
+    """Warm-started from the reference plan (an exact solution), every planner returns a
+    plan at least as good as a cold start and near the goal."""
+    z0, g, ref = make_problems(model, B=3)
+    warm = run(name, FAST[name], model, z0, g, init=ref)
+    cold = run(name, FAST[name], model, z0, g)
+    assert warm.cost.mean() <= cold.cost.mean() + 1e-6
+    assert warm.cost.max() < 0.2, name
+
+
+@pytest.mark.parametrize("name", PLANNERS)
+def test_bad_warm_start_and_weights_are_refused(name, model):
+    z0, g, ref = make_problems(model, B=2)
+    with pytest.raises(ValueError, match="init"):
+        run(name, FAST[name], model, z0, g, init=ref[:, :-1])
+    with pytest.raises(ValueError, match="goal_weights"):
+        run(name, FAST[name], model, z0, g, goal_weights=-torch.ones(4))
+
+
+def test_planners_declare_a_snapshot_period():
+    from grasp_bench.planners import make_planner
+
+    for name in PLANNERS:
+        assert make_planner(name).snapshot_period >= 1
+    assert make_planner("grasp", {"sync_every": 25}).snapshot_period == 25
+    assert make_planner("grasp", {"sync_every": 0}).snapshot_period == 1
+
+
+def test_linear_model_fixture_is_the_toy_system():
+    assert LinearModel().latent_dim == 4
