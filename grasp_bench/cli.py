@@ -596,6 +596,7 @@ def planners() -> None:
 def bench(
     device: DeviceOpt = "auto",
     env_steps: Annotated[int, typer.Option(help="Env steps per throughput measurement.")] = 3000,
+    threads: ThreadsOpt = DEFAULT_THREADS,
 ) -> None:
     """Speed figures: env steps/s, batch replay, and time per planner iteration.
 
@@ -605,11 +606,16 @@ def bench(
     """
     import subprocess
 
+    import torch
+
     from grasp_bench.devices import device_name, resolve_device
     from grasp_bench.models.checkpoint import load_checkpoint
     from grasp_bench.planners.bench import bench_planners, format_table
     from grasp_bench.tasks import PUSHT
 
+    if threads <= 0:
+        raise UserError(f"--threads must be positive (got {threads})")
+    torch.set_num_threads(threads)
     console.rule("environments (single process)")
     subprocess.run([sys.executable, "-m", "envs.bench", "--steps", str(env_steps)], check=False)
     devices = [resolve_device("cpu")]
