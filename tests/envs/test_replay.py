@@ -110,3 +110,21 @@ def test_replay_rejects_bad_env_arguments() -> None:
         replay(BALLNAV_ID, np.zeros((1, 4)), np.zeros((1, 1, 2)), layout="spiral")
     with pytest.raises(ValueError, match="only accepted with an env id"):
         replay(PushTEnv(), np.zeros((1, 7)), np.zeros((1, 1, 2)), layout="maze")
+
+
+def test_advance_continues_the_simulation_exactly_like_one_rollout():
+    """Closed loop executes segments with advance(): split anywhere, the states are the
+    open-loop rollout's, bit for bit (the solver's warm start carries over)."""
+    import numpy as np
+
+    from envs import make_env
+    from grasp_bench.problems import generate
+    from grasp_bench.tasks import PUSHT
+
+    ps = generate(PUSHT, 30, 3, split="tuning")
+    env = make_env(PUSHT.env_id)
+    for start, actions in zip(ps.starts, ps.actions, strict=True):
+        whole = env.rollout(start, actions)
+        env.set_state(start)
+        parts = np.concatenate([env.advance(actions[:7]), env.advance(actions[7:])])
+        np.testing.assert_array_equal(parts, whole[1:])
