@@ -29,7 +29,7 @@ bench: install
 	$(BIN)/grasp-bench bench
 
 checkpoints: install
-	$(BIN)/grasp-bench checkpoints
+	$(BIN)/grasp-bench checkpoints --force
 
 sweep: install
 	$(BIN)/grasp-bench sweep --horizons 40,50,60,70,80

@@ -152,6 +152,7 @@ class BallNavEnv(PymunkEnv):
         ball = pymunk.Body(BALL_MASS, pymunk.moment_for_circle(BALL_MASS, 0.0, BALL_RADIUS))
         ball.position = (ARENA_SIZE / 2, ARENA_SIZE / 2)
         ball.velocity_func = self._pd_velocity
+        self._callback_error: BaseException | None = None
         self._ball = ball
         self._ball_shapes = (ball, pymunk.Circle(ball, BALL_RADIUS))
 
@@ -199,9 +200,21 @@ class BallNavEnv(PymunkEnv):
         dt = self.dt
         for _ in range(self.n_substeps):
             step(dt)
+            if self._callback_error is not None:  # raised inside the velocity_func
+                err, self._callback_error = self._callback_error, None
+                raise err
 
     def _pd_velocity(self, body: pymunk.Body, gravity: Any, damping: float, dt: float) -> None:
-        """pymunk velocity_func: PD law towards ``self._target``, speed capped."""
+        """pymunk velocity_func.  cffi swallows what a callback raises ("Exception ignored
+        from cffi callback"), so a Ctrl-C landing here is kept and re-raised after the
+        step by :meth:`_advance`."""
+        try:
+            self._pd_law(body, dt)
+        except BaseException as err:  # noqa: BLE001 -- re-raised after space.step
+            self._callback_error = err
+
+    def _pd_law(self, body: pymunk.Body, dt: float) -> None:
+        """PD law towards ``self._target``, speed capped."""
         tx, ty = self._target
         px, py = body.position
         vx, vy = body.velocity

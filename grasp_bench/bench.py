@@ -3,7 +3,7 @@
 One *cell* is (task, world model, mode, planner, H).  In open loop (this module; closed
 loop is :mod:`grasp_bench.mpc`) the harness encodes starts and goals, plans all problems
 of a batch at once (the timed region: the planner's own clock, see
-:mod:`grasp_bench.planners.base`), then, outside any timing, judges every snapshot's plan
+:mod:`grasp_bench.planners.timing`), then, outside any timing, judges every snapshot's plan
 two ways: under the world model (its own rollout, decoded to a state, passes the env's
 success test: the paper's metric) and replayed open-loop in the simulator (transfer).
 Time-to-success of a metric is the planner time at the first snapshot from which the

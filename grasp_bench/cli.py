@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -35,17 +36,33 @@ err_console = Console(stderr=True)
 
 
 def user_errors(fn):
-    """Turn a :class:`UserError` into one line on stderr and exit code 2."""
+    """Every command's guard: a :class:`UserError` is one line on stderr and exit code 2;
+    a ``ValueError`` or ``OSError`` that escaped validation (a malformed file, an
+    unreadable path) is one line and exit 2 too, unless ``GRASP_BENCH_STRICT`` is set (the
+    test suite sets it, so such an escape surfaces there as the bug it is); Ctrl-C is
+    "interrupted" and exit 130.  Anything else is a bug and keeps its traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except UserError as e:
-            err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+            _fail(str(e))
+        except KeyboardInterrupt:
+            err_console.print("interrupted", highlight=False)
+            raise typer.Exit(130) from None
+        except (ValueError, OSError) as e:
+            if os.environ.get("GRASP_BENCH_STRICT"):
+                raise
+            _fail(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
 
     return wrapper
+
+
+def _fail(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True,
+                      markup=True)
+    raise typer.Exit(2)
 
 
 def progress_bar() -> Progress:
@@ -103,6 +120,15 @@ def _writable_file(path: Path) -> Path:
     return path
 
 
+def _refuse_overwrite(paths, force: bool) -> None:
+    """Checkpoints are never replaced implicitly (a shipped one is the benchmark's model)."""
+    for p in paths:
+        p = Path(p)
+        if not force and (p.with_suffix(".pt").exists() or p.with_suffix(".json").exists()):
+            raise UserError(f"{p.with_suffix('.pt')} exists; pass --force to replace it, "
+                            "or --out another path")
+
+
 # -- data and models ------------------------------------------------------------------------
 @app.command()
 @user_errors
@@ -154,7 +180,12 @@ def train(
         int | None, typer.Option(help="Model steps in the multi-step loss (1: one-step).")
     ] = None,
     device: DeviceOpt = "auto",
-    out: Annotated[Path | None, typer.Option(help="Checkpoint path (.pt).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Checkpoint path (.pt; default: the shipped one).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Replace an existing checkpoint (e.g. a shipped one).")
+    ] = False,
 ) -> None:
     """Train a state-based world model and write a checkpoint with its manifest."""
     from dataclasses import replace
@@ -175,7 +206,12 @@ def train(
         _positive("rollout-steps", rollout_steps)
         cfg = replace(cfg, rollout_steps=rollout_steps)
     dev = resolve_device(device)
-    out = _writable_file(out or task.checkpoint)
+    for path in (data, val_data):
+        if path is not None and not path.is_file():
+            raise UserError(f"dataset {path} not found")
+    out = out or task.checkpoint
+    _refuse_overwrite([out], force)
+    out = _writable_file(out)
     with progress_bar() as bar:
 
         def load_or_collect(path: Path | None, split: str, n: int) -> Trajectories:
@@ -189,9 +225,13 @@ def train(
 
         train_data = load_or_collect(data, "train", recipe.train_episodes)
         val = load_or_collect(val_data, "validation", recipe.val_episodes)
+        span = cfg.rollout_steps * arch_for(task, **recipe.arch).frameskip
         for d, p in ((train_data, data), (val, val_data)):
             if d.meta.get("env_id") != task.env_id:
                 raise UserError(f"dataset {p} is for {d.meta.get('env_id')}, not {task.env_id}")
+            if int(d.lengths.max(initial=0)) < span:
+                raise UserError(f"dataset {p} has no episode of {span} env steps, the span of "
+                                f"the {cfg.rollout_steps}-step rollout loss")
         t = bar.add_task("train", total=cfg.epochs)
         manifest = train_checkpoint(
             task, train_data, val, arch_for(task, **recipe.arch), cfg, out, device=str(dev),
@@ -212,6 +252,7 @@ def checkpoints(
         Path | None, typer.Option(help="Where to write them (default: checkpoints/).")
     ] = None,
     device: DeviceOpt = "cpu",
+    force: Annotated[bool, typer.Option(help="Replace existing checkpoints.")] = False,
 ) -> None:
     """Regenerate the shipped checkpoints from seeds (what `make checkpoints` runs)."""
     from grasp_bench.devices import resolve_device
@@ -224,6 +265,7 @@ def checkpoints(
     from grasp_bench.tasks import CHECKPOINT_DIR
 
     out_dir = out_dir or CHECKPOINT_DIR
+    _refuse_overwrite([out_dir / f"{n}.pt" for n in names], force)
     dev = str(resolve_device(device))
     done = []
     with progress_bar() as bar:
@@ -251,23 +293,39 @@ def models(
         Path | None, typer.Option("--dir", help="Checkpoint directory (default: checkpoints/).")
     ] = None,
 ) -> None:
-    """List checkpoints with their accuracy (validation errors in physical units)."""
-    from grasp_bench.models.checkpoint import read_manifest
+    """List checkpoints with their accuracy (validation errors in physical units) and
+    whether their weights match the manifest's sha256 (exit 1 if any does not)."""
+    from grasp_bench.models.checkpoint import read_manifest, sha256_file
     from grasp_bench.tasks import CHECKPOINT_DIR
 
     directory = directory or CHECKPOINT_DIR
     found = sorted(directory.glob("*.json"))
     if not found:
         raise UserError(f"no checkpoints in {directory}; build them with `make checkpoints`")
-    _print_models([(p.with_suffix(".pt"), read_manifest(p)) for p in found])
+    rows, bad = [], 0
+    for p in found:
+        manifest, weights = read_manifest(p), p.with_suffix(".pt")
+        if not weights.is_file():
+            status = "MISSING"
+        elif sha256_file(weights) != manifest.get("sha256"):
+            status = "CORRUPT"
+        else:
+            status = "ok"
+        bad += status != "ok"
+        rows.append((weights, manifest, status))
+    _print_models(rows)
+    if bad:
+        err_console.print(f"{bad} checkpoint(s) are corrupt or missing; rebuild them with "
+                          "`make checkpoints`", highlight=False)
+        raise typer.Exit(1)
 
 
 def _print_models(rows) -> None:
     table = Table(title="World models")
     for col in ("checkpoint", "env", "k", "MB", "train s", "val loss", "open-loop error H40",
-                "H80"):
+                "H80", "sha256"):
         table.add_column(col)
-    for path, m in rows:
+    for path, m, *status in rows:
         ol = m.get("validation", {}).get("open_loop", {})
 
         def fmt(h: str, ol: dict = ol) -> str:
@@ -279,6 +337,7 @@ def _print_models(rows) -> None:
             Path(path).name, m.get("task", m.get("env_id", "?")), str(m.get("frameskip")),
             f"{m.get('bytes', 0) / 1e6:.2f}", str(m.get("training", {}).get("seconds", "?")),
             f"{m.get('validation', {}).get('loss', float('nan')):.4f}", fmt("H40"), fmt("H80"),
+            status[0] if status else "ok (just written)",
         )
     console.print(table)
 

@@ -32,6 +32,34 @@ def test_collect_then_train_writes_a_loadable_checkpoint(tmp_path):
     assert out.exists() and out.with_suffix(".json").exists()
     res = invoke("models", "--dir", tmp_path)
     assert res.exit_code == 0 and "m.pt" in res.output
+    # never replaced implicitly: a second train to the same path is refused, files kept
+    before = out.read_bytes()
+    res = invoke("train", "--env", "ballnav", "--data", data, "--val-data", val, "--epochs", 1,
+                 "--device", "cpu", "--out", out)
+    assert res.exit_code == 2 and "--force" in res.output and out.read_bytes() == before
+    # a truncated checkpoint is marked, and models exits 1
+    out.write_bytes(before[: len(before) // 2])
+    res = invoke("models", "--dir", tmp_path)
+    assert res.exit_code == 1 and "corrupt or missing" in res.output
+
+
+def test_train_refuses_to_replace_the_shipped_checkpoint_without_force():
+    from grasp_bench.tasks import PUSHT
+
+    before = PUSHT.checkpoint.read_bytes()
+    res = invoke("train", "--env", "pusht", "--epochs", 1)
+    assert res.exit_code == 2 and "--force" in res.output
+    assert PUSHT.checkpoint.read_bytes() == before
+
+
+def test_train_on_episodes_shorter_than_the_rollout_loss_is_one_line(tmp_path):
+    data = tmp_path / "short.npz"
+    assert invoke("collect", "--env", "ballnav", "--episodes", 2, "--steps", 8, "--workers",
+                  1, "--out", data).exit_code == 0
+    res = invoke("train", "--env", "ballnav", "--data", data, "--val-data", data,
+                 "--epochs", 1, "--device", "cpu", "--out", tmp_path / "m.pt")
+    assert res.exit_code == 2 and "no episode of 20 env steps" in res.output
+    assert "Traceback" not in res.output
 
 
 @pytest.mark.parametrize(

@@ -136,11 +136,14 @@ def open_loop_errors(
     For every horizon ``H`` (env steps, a multiple of the frameskip), the model is rolled
     out ``H / k`` steps from each window start with the recorded actions and decoded;
     each metric is the L2 error over its state indices (wrapped for angles), in physical
-    units. Returns ``{f"H{H}": {metric: median, f"{metric}_p90": 90th percentile}}``.
+    units. Returns ``{f"H{H}": {metric: median, f"{metric}_p90": 90th percentile}}``;
+    a horizon longer than every episode is left out (nothing to measure it on).
     """
     k = model.frameskip
     out: dict[str, dict[str, float]] = {}
     for h in horizons:
+        if h > int(data.lengths.max(initial=0)):
+            continue
         s0, acts, targets = model_windows(data, k, h // k, stride=10)
         z = model.encode(torch.as_tensor(s0, dtype=torch.float32))
         pred = model.decode(model.rollout(z, torch.as_tensor(acts))[:, -1]).double().numpy()

@@ -1,27 +1,26 @@
-"""Planners over world models: one per module, shared protocol and registry in ``base``.
+"""Planners over world models: one per module; the shared contract in ``protocol``, configs
+and overrides in ``registry``.
 
 Importing this package registers every planner in :data:`REGISTRY`, in the order
 ``cem, gd, latco, grasp, mppi, icem``.
 """
 
 from grasp_bench.planners import cem, gd, grasp, icem, latco, mppi  # noqa: F401  (registers)
-from grasp_bench.planners.base import (
-    REGISTRY,
-    FieldRow,
-    Planner,
-    PlanResult,
-    apply_overrides,
-    describe_registry,
-    make_planner,
-    parse_overrides,
-    terminal_cost,
-)
 from grasp_bench.planners.cem import CEM, CEMConfig
 from grasp_bench.planners.gd import GD, GDConfig
 from grasp_bench.planners.grasp import GRASP, GRASPConfig
 from grasp_bench.planners.icem import ICEM, ICEMConfig
 from grasp_bench.planners.latco import LatCo, LatCoConfig
 from grasp_bench.planners.mppi import MPPI, MPPIConfig
+from grasp_bench.planners.protocol import Planner, PlanResult, terminal_cost
+from grasp_bench.planners.registry import (
+    REGISTRY,
+    FieldRow,
+    apply_overrides,
+    describe_registry,
+    make_planner,
+    parse_overrides,
+)
 
 # Paper order (GRASP Table 1 baselines first, then the extra sampling planners).
 _ORDER = ("cem", "gd", "latco", "grasp", "mppi", "icem")

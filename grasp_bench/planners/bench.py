@@ -8,7 +8,7 @@ and two ratios that say how much a planner adds around the model work it cannot 
   vector-Jacobian product for the actions -- exactly the model work of a GRASP step).
 * ``cem/T fwd``: one CEM iteration / its T sequential no-grad forwards of ``(B*S, .)``.
 
-Times are the planners' own clock (:class:`~grasp_bench.planners.base.Stopwatch`:
+Times are the planners' own clock (:class:`~grasp_bench.planners.timing.Stopwatch`:
 CUDA-synchronized, final cost evaluation excluded), the best of ``repeats`` runs after
 a warm-up.  Iterations per timed run: 50 for the gradient planners (GRASP's includes one
 sync, amortized as with its defaults: sync every 50), 2 for the sampling planners (iCEM's
@@ -28,7 +28,8 @@ from functools import partial
 
 import torch
 
-from grasp_bench.planners.base import REGISTRY, Stopwatch, make_planner
+from grasp_bench.planners.registry import REGISTRY, make_planner
+from grasp_bench.planners.timing import Stopwatch
 
 #: Iterations of each timed run (see the module docstring).
 BENCH_ITERATIONS = {"cem": 2, "mppi": 2, "icem": 2, "gd": 50, "latco": 50, "grasp": 50}

@@ -63,7 +63,7 @@ def evaluate_candidates(
     weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Terminal cost of ``candidates (B, S, T, A)`` from ``z0, z_goal (B, D)`` -> ``(B, S)``
-    (goal metric ``weights (D,)``, see :func:`~grasp_bench.planners.base.goal_cost`).
+    (goal metric ``weights (D,)``, see :func:`~grasp_bench.planners.protocol.goal_cost`).
 
     The B*S rollouts run as one batch: T sequential ``model.step`` calls on ``(B*S, D)``.
     """

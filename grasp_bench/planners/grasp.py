@@ -46,7 +46,7 @@ Differences from the author's code, all deliberate:
   to its epsilon), and summing makes the B problems independent of each other.
 * Actions are clamped to the box after every update (the author does not clamp).
 * The returned plan is the final actions (as the author's); ``cost`` is their
-  :func:`~grasp_bench.planners.base.terminal_cost`.
+  :func:`~grasp_bench.planners.protocol.terminal_cost`.
 
 Randomness (state noise, CEM-sync samples) is drawn as one tensor for all B problems, so
 a problem planned in a batch sees different draws than planned alone; with ``noise = 0``,

@@ -192,3 +192,22 @@ def test_bad_goal_option() -> None:
         env.reset(options={"goal": [256.0, 100.0]})
     with pytest.raises(ValueError, match=r"goal must have shape \(2,\) or \(4,\)"):
         env.reset(options={"goal": [1.0, 2.0, 3.0]})
+
+
+def test_ctrl_c_inside_the_pymunk_callback_is_not_swallowed(monkeypatch):
+    """cffi ignores exceptions raised in callbacks; a KeyboardInterrupt delivered while
+    the ball's velocity_func runs must still stop the step (regression: a Ctrl-C during
+    the simulator replay was swallowed and the run went on, exiting 0)."""
+    import pytest
+
+    from envs import make_env
+
+    env = make_env("grasp_bench/BallNav-v0")
+    env.reset(seed=0)
+
+    def interrupted(body, dt):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(env, "_pd_law", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        env.step([0.5, 0.5])
