@@ -1,0 +1,16 @@
+"""The ``grasp-bench`` command line: parse, call, print. No logic of its own.
+
+One module per group of commands (``models``: data and world models; ``runs``: run,
+sweep, report, check; ``info``: planners, bench); ``common`` holds the app, the error
+guard and the shared options.
+"""
+
+from grasp_bench.cli import info, models, runs  # noqa: F401  (registers the commands)
+from grasp_bench.cli.common import app
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

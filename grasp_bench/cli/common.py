@@ -1,0 +1,121 @@
+"""What every command shares: the Typer app, consoles, the error guard, progress bars
+and common options."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from grasp_bench import __version__
+from grasp_bench.errors import UserError
+
+app = typer.Typer(
+    help="Benchmark planners (GRASP, CEM, GD, LatCo, MPPI, iCEM) over learned world models "
+    "on Push-T and BallNav at long horizons.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def user_errors(fn):
+    """Every command's guard: a :class:`UserError` is one line on stderr and exit code 2;
+    a ``ValueError`` or ``OSError`` that escaped validation (a malformed file, an
+    unreadable path) is one line and exit 2 too, unless ``GRASP_BENCH_STRICT`` is set (the
+    test suite sets it, so such an escape surfaces there as the bug it is); Ctrl-C is
+    "interrupted" and exit 130.  Anything else is a bug and keeps its traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except UserError as e:
+            _fail(str(e))
+        except KeyboardInterrupt:
+            err_console.print("interrupted", highlight=False)
+            raise typer.Exit(130) from None
+        except (ValueError, OSError) as e:
+            if os.environ.get("GRASP_BENCH_STRICT"):
+                raise
+            _fail(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+
+    return wrapper
+
+
+def _fail(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True,
+                      markup=True)
+    raise typer.Exit(2)
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"grasp-bench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """grasp-bench: planners over learned world models, measured honestly."""
+
+
+EnvOpt = Annotated[str, typer.Option("--env", help="Environment: pusht or ballnav.")]
+LayoutOpt = Annotated[
+    str | None,
+    typer.Option(help="BallNav layout: open, u_trap, wall_gap or maze (default)."),
+]
+DeviceOpt = Annotated[str, typer.Option(help="auto (cuda if available), cpu or cuda.")]
+ThreadsOpt = Annotated[int, typer.Option(help="torch CPU threads (recorded in meta.json).")]
+
+
+def _positive(name: str, value: int) -> None:
+    if value <= 0:
+        raise UserError(f"--{name} must be a positive integer (got {value})")
+
+
+def _writable_file(path: Path) -> Path:
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create directory {parent}: {e.strerror}") from None
+    probe = parent / f".grasp-bench-write-test-{path.name}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise UserError(f"output {path} is not writable: {e.strerror}") from None
+    return path
+
+

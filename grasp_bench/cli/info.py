@@ -1,0 +1,74 @@
+"""Commands that describe: planners, bench."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from grasp_bench.cli.common import (
+    DeviceOpt,
+    ThreadsOpt,
+    app,
+    console,
+    user_errors,
+)
+from grasp_bench.defaults import DEFAULT_THREADS
+from grasp_bench.errors import UserError
+
+
+# -- planners and speed ---------------------------------------------------------------------
+@app.command()
+@user_errors
+def planners() -> None:
+    """List the planners with every config field, its default and where it comes from."""
+    from grasp_bench.planners import REGISTRY, describe_registry
+
+    table = Table(title=f"{len(REGISTRY)} planners (override with --set planner.field=value)")
+    for col in ("planner", "field", "type", "default", "source / meaning"):
+        table.add_column(col, overflow="fold")
+    last = None
+    for row in describe_registry():
+        table.add_row(row.planner if row.planner != last else "", row.field, row.type,
+                      str(row.default), row.help)
+        last = row.planner
+    console.print(table)
+
+
+@app.command()
+@user_errors
+def bench(
+    device: DeviceOpt = "auto",
+    env_steps: Annotated[int, typer.Option(help="Env steps per throughput measurement.")] = 3000,
+    threads: ThreadsOpt = DEFAULT_THREADS,
+) -> None:
+    """Speed figures: env steps/s, batch replay, and time per planner iteration.
+
+    Planners are timed on the shipped Push-T model at T = 8 and 16 (H = 40 and 80) for
+    B = 1 and 64, with the ratios of one GRASP iteration to one forward+backward over
+    the same B*T transitions and of one CEM iteration to its T sequential forwards.
+    """
+    import subprocess
+
+    import torch
+
+    from grasp_bench.devices import device_name, resolve_device
+    from grasp_bench.models.checkpoint import load_checkpoint
+    from grasp_bench.planners.bench import bench_planners, format_table
+    from grasp_bench.tasks import PUSHT
+
+    if threads <= 0:
+        raise UserError(f"--threads must be positive (got {threads})")
+    torch.set_num_threads(threads)
+    console.rule("environments (single process)")
+    subprocess.run([sys.executable, "-m", "envs.bench", "--steps", str(env_steps)], check=False)
+    devices = [resolve_device("cpu")]
+    if resolve_device(device).type == "cuda":
+        devices.append(resolve_device("cuda"))
+    model, _ = load_checkpoint(PUSHT.checkpoint, env_id=PUSHT.env_id)
+    for dev in devices:
+        console.rule(f"planners on {device_name(dev)}, ms per iteration")
+        rows = bench_planners(model, dev)
+        console.print(format_table(rows), markup=False, highlight=False)

@@ -1,0 +1,245 @@
+"""Commands for data and world models: collect, train, checkpoints, models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from grasp_bench.cli.common import (
+    DeviceOpt,
+    EnvOpt,
+    LayoutOpt,
+    _positive,
+    _writable_file,
+    app,
+    console,
+    err_console,
+    progress_bar,
+    user_errors,
+)
+from grasp_bench.errors import UserError
+
+
+def _refuse_overwrite(paths, force: bool) -> None:
+    """Checkpoints are never replaced implicitly (a shipped one is the benchmark's model)."""
+    for p in paths:
+        p = Path(p)
+        if not force and (p.with_suffix(".pt").exists() or p.with_suffix(".json").exists()):
+            raise UserError(f"{p.with_suffix('.pt')} exists; pass --force to replace it, "
+                            "or --out another path")
+
+
+# -- data and models ------------------------------------------------------------------------
+@app.command()
+@user_errors
+def collect(
+    env: EnvOpt = "pusht",
+    layout: LayoutOpt = None,
+    episodes: Annotated[int, typer.Option(help="Number of episodes.")] = 100,
+    steps: Annotated[int, typer.Option(help="Env steps per episode.")] = 200,
+    split: Annotated[str, typer.Option(help="Seed range: train or validation.")] = "train",
+    seed: Annotated[int, typer.Option(help="Offset of the first seed in the split.")] = 0,
+    workers: Annotated[int, typer.Option(help="Worker processes (0: one per core).")] = 0,
+    out: Annotated[
+        Path | None, typer.Option(help="Output dataset (.npz; default data/<env>-<split>.npz).")
+    ] = None,
+) -> None:
+    """Collect trajectories with the scripted behaviour policy (parallel over cores)."""
+    from grasp_bench.data import collect as collect_data
+    from grasp_bench.tasks import get_task
+
+    task = get_task(env, layout)
+    _positive("episodes", episodes)
+    _positive("steps", steps)
+    if split not in ("train", "validation"):
+        raise UserError(f"--split must be train or validation (got {split!r})")
+    out = _writable_file(out or Path("data") / f"{task.tag}-{split}.npz")
+    with progress_bar() as bar:
+        t = bar.add_task(f"collect {task.tag}", total=episodes)
+        data = collect_data(
+            task, episodes=episodes, steps=steps, split=split, seed=seed,
+            workers=workers or None, progress=lambda n: bar.update(t, completed=n),
+        )
+    path = data.save(out)
+    console.print(f"wrote {path}: {len(data)} episodes, {int(data.lengths.sum())} env steps")
+
+
+@app.command()
+@user_errors
+def train(
+    env: EnvOpt = "pusht",
+    layout: LayoutOpt = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Training dataset (default: collect the recipe's).")
+    ] = None,
+    val_data: Annotated[
+        Path | None, typer.Option(help="Validation dataset (default: collect the recipe's).")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(help="Maximum epochs.")] = None,
+    rollout_steps: Annotated[
+        int | None, typer.Option(help="Model steps in the multi-step loss (1: one-step).")
+    ] = None,
+    device: DeviceOpt = "auto",
+    out: Annotated[
+        Path | None, typer.Option(help="Checkpoint path (.pt; default: the shipped one).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Replace an existing checkpoint (e.g. a shipped one).")
+    ] = False,
+) -> None:
+    """Train a state-based world model and write a checkpoint with its manifest."""
+    from dataclasses import replace
+
+    from grasp_bench.data import Trajectories
+    from grasp_bench.data import collect as collect_data
+    from grasp_bench.devices import resolve_device
+    from grasp_bench.models.recipes import RECIPES, arch_for, train_checkpoint
+    from grasp_bench.tasks import get_task
+
+    task = get_task(env, layout)
+    recipe = RECIPES[task.name]
+    cfg = recipe.train
+    if epochs is not None:
+        _positive("epochs", epochs)
+        cfg = replace(cfg, epochs=epochs)
+    if rollout_steps is not None:
+        _positive("rollout-steps", rollout_steps)
+        cfg = replace(cfg, rollout_steps=rollout_steps)
+    dev = resolve_device(device)
+    for path in (data, val_data):
+        if path is not None and not path.is_file():
+            raise UserError(f"dataset {path} not found")
+    out = out or task.checkpoint
+    _refuse_overwrite([out], force)
+    out = _writable_file(out)
+    with progress_bar() as bar:
+
+        def load_or_collect(path: Path | None, split: str, n: int) -> Trajectories:
+            if path is not None:
+                return Trajectories.load(path)
+            t = bar.add_task(f"collect {split}", total=n)
+            return collect_data(
+                task, episodes=n, steps=recipe.steps, split=split,
+                progress=lambda k: bar.update(t, completed=k),
+            )
+
+        train_data = load_or_collect(data, "train", recipe.train_episodes)
+        val = load_or_collect(val_data, "validation", recipe.val_episodes)
+        span = cfg.rollout_steps * arch_for(task, **recipe.arch).frameskip
+        for d, p in ((train_data, data), (val, val_data)):
+            if d.meta.get("env_id") != task.env_id:
+                raise UserError(f"dataset {p} is for {d.meta.get('env_id')}, not {task.env_id}")
+            if int(d.lengths.max(initial=0)) < span:
+                raise UserError(f"dataset {p} has no episode of {span} env steps, the span of "
+                                f"the {cfg.rollout_steps}-step rollout loss")
+        t = bar.add_task("train", total=cfg.epochs)
+        manifest = train_checkpoint(
+            task, train_data, val, arch_for(task, **recipe.arch), cfg, out, device=str(dev),
+            progress=lambda e, tl, vl: bar.update(
+                t, completed=e, description=f"train (val {vl:.4f})"
+            ),
+        )
+    console.print(f"wrote {out} ({manifest['bytes'] / 1e6:.2f} MB) in "
+                  f"{manifest['training']['seconds']:.0f} s")
+    _print_models([(out, manifest)])
+
+
+@app.command()
+@user_errors
+def checkpoints(
+    envs: Annotated[str, typer.Option(help="Comma-separated tasks to rebuild.")] = "pusht,ballnav",
+    out_dir: Annotated[
+        Path | None, typer.Option(help="Where to write them (default: checkpoints/).")
+    ] = None,
+    device: DeviceOpt = "cpu",
+    force: Annotated[bool, typer.Option(help="Replace existing checkpoints.")] = False,
+) -> None:
+    """Regenerate the shipped checkpoints from seeds (what `make checkpoints` runs)."""
+    from grasp_bench.devices import resolve_device
+    from grasp_bench.models.recipes import RECIPES, build_checkpoint
+
+    names = [n.strip() for n in envs.split(",") if n.strip()]
+    for n in names:
+        if n not in RECIPES:
+            raise UserError(f"no recipe for {n!r}; expected some of {', '.join(RECIPES)}")
+    from grasp_bench.tasks import CHECKPOINT_DIR
+
+    out_dir = out_dir or CHECKPOINT_DIR
+    _refuse_overwrite([out_dir / f"{n}.pt" for n in names], force)
+    dev = str(resolve_device(device))
+    done = []
+    with progress_bar() as bar:
+        tasks: dict[str, int] = {}
+
+        def tick(what: str, n: int, total: int, name: str) -> None:
+            key = f"{name}: {what}"
+            if key not in tasks:
+                tasks[key] = bar.add_task(key, total=total)
+            bar.update(tasks[key], completed=n)
+
+        for n in names:
+            m = build_checkpoint(
+                n, out_dir=out_dir, device=dev,
+                progress=lambda what, k, total, n=n: tick(what, k, total, n),
+            )
+            done.append((out_dir / m["weights"], m))
+    _print_models(done)
+
+
+@app.command()
+@user_errors
+def models(
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Checkpoint directory (default: checkpoints/).")
+    ] = None,
+) -> None:
+    """List checkpoints with their accuracy (validation errors in physical units) and
+    whether their weights match the manifest's sha256 (exit 1 if any does not)."""
+    from grasp_bench.models.checkpoint import read_manifest, sha256_file
+    from grasp_bench.tasks import CHECKPOINT_DIR
+
+    directory = directory or CHECKPOINT_DIR
+    found = sorted(directory.glob("*.json"))
+    if not found:
+        raise UserError(f"no checkpoints in {directory}; build them with `make checkpoints`")
+    rows, bad = [], 0
+    for p in found:
+        manifest, weights = read_manifest(p), p.with_suffix(".pt")
+        if not weights.is_file():
+            status = "MISSING"
+        elif sha256_file(weights) != manifest.get("sha256"):
+            status = "CORRUPT"
+        else:
+            status = "ok"
+        bad += status != "ok"
+        rows.append((weights, manifest, status))
+    _print_models(rows)
+    if bad:
+        err_console.print(f"{bad} checkpoint(s) are corrupt or missing; rebuild them with "
+                          "`make checkpoints`", highlight=False)
+        raise typer.Exit(1)
+
+
+def _print_models(rows) -> None:
+    table = Table(title="World models")
+    for col in ("checkpoint", "env", "k", "MB", "train s", "val loss", "open-loop error H40",
+                "H80", "sha256"):
+        table.add_column(col)
+    for path, m, *status in rows:
+        ol = m.get("validation", {}).get("open_loop", {})
+
+        def fmt(h: str, ol: dict = ol) -> str:
+            return ", ".join(
+                f"{k} {v:.3g}" for k, v in ol.get(h, {}).items() if not k.endswith("_p90")
+            )
+
+        table.add_row(
+            Path(path).name, m.get("task", m.get("env_id", "?")), str(m.get("frameskip")),
+            f"{m.get('bytes', 0) / 1e6:.2f}", str(m.get("training", {}).get("seconds", "?")),
+            f"{m.get('validation', {}).get('loss', float('nan')):.4f}", fmt("H40"), fmt("H80"),
+            status[0] if status else "ok (just written)",
+        )
+    console.print(table)

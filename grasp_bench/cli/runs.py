@@ -1,0 +1,303 @@
+"""Commands that run and read benchmarks: run, sweep, report, check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from grasp_bench import __version__
+from grasp_bench.cli.common import (
+    DeviceOpt,
+    EnvOpt,
+    LayoutOpt,
+    ThreadsOpt,
+    app,
+    console,
+    err_console,
+    progress_bar,
+    user_errors,
+)
+from grasp_bench.defaults import DEFAULT_REPLAN_BUDGET, DEFAULT_THREADS
+from grasp_bench.errors import UserError
+
+# -- benchmark ------------------------------------------------------------------------------
+PlannersOpt = Annotated[
+    str, typer.Option(help="Comma-separated planners (see `grasp-bench planners`).")
+]
+EpisodesOpt = Annotated[
+    int | None,
+    typer.Option(help="Problems per cell (default: 20 on CPU, 100 on CUDA)."),
+]
+SeedOpt = Annotated[
+    int, typer.Option(help="Planner seed (problems come from --split and --problem-offset).")
+]
+ModeOpt = Annotated[str, typer.Option(
+    help="open: plan once (the paper's setting; judged under the model and in transfer); "
+         "mpc: closed loop, re-plan after every executed segment (judged in the simulator).")]
+ExecuteOpt = Annotated[int, typer.Option(help="MPC: model steps executed between re-plans.")]
+ReplanOpt = Annotated[float, typer.Option(
+    help="MPC: iterations of a warm-started re-plan, as a share of the planner's.")]
+ObjectiveOpt = Annotated[str, typer.Option(
+    help="Goal cost: task (latent error weighted as the success test weighs it, velocities "
+         "out) or latent (plain latent MSE, the paper's).")]
+ModelOpt = Annotated[str, typer.Option(
+    "--model", help="learned (the checkpoint) or simulator: the ceiling, sampling planners "
+                    "only, slow on a CPU.")]
+OffsetOpt = Annotated[int, typer.Option(
+    help="First problem seed, as an offset into the split (draws other problems).")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a planner field: planner.field=value (repeatable)."),
+]
+BatchOpt = Annotated[
+    int | None, typer.Option(help="Problems planned together (default: all of a cell).")
+]
+SnapshotsOpt = Annotated[
+    int, typer.Option(help="Plan snapshots replayed per episode for time-to-success.")
+]
+CheckpointOpt = Annotated[
+    Path | None, typer.Option(help="World-model checkpoint (default: the shipped one).")
+]
+SplitOpt = Annotated[
+    str, typer.Option(help="Problem seeds: evaluation, or tuning for hyperparameter search.")
+]
+OutOpt = Annotated[
+    Path | None, typer.Option(help="Run directory (default: results/runs/<time>-<name>).")
+]
+
+
+def _parse_ints(text: str, what: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise UserError(f"--{what} must be comma-separated integers (got {text!r})") from None
+    if not values:
+        raise UserError(f"--{what} is empty")
+    return values
+
+
+def _options(env, layout, planners, horizons, episodes, seed, device, batch_size, snapshots,
+             overrides, checkpoint, split, offset, mode, execute, replan_budget, objective,
+             model, threads):
+    from grasp_bench.devices import resolve_device
+    from grasp_bench.sweep import SweepOptions
+
+    if episodes is None:
+        episodes = 100 if resolve_device(device).type == "cuda" else 20
+    return SweepOptions(
+        env=env, layout=layout,
+        planners=tuple(p.strip() for p in planners.split(",") if p.strip()),
+        horizons=horizons, episodes=episodes, seed=seed, device=device,
+        batch_size=batch_size, snapshots=snapshots, overrides=tuple(overrides or ()),
+        checkpoint=str(checkpoint) if checkpoint else None, problem_split=split,
+        problem_offset=offset, mode=mode, execute=execute, replan_budget=replan_budget,
+        objective=objective, model=model, threads=threads,
+    )
+
+
+def _execute(prep, run_dir: Path) -> None:
+    from grasp_bench.results import HEADLINE, busy_warning, paper_table_markdown
+    from grasp_bench.sweep import run_sweep
+
+    opts = prep.options
+    what = "the simulator (CEILING, not a learned model)" if opts.model == "simulator" \
+        else f"model {prep.checkpoint.name}"
+    console.print(
+        f"[bold]{prep.task.tag}[/] {opts.mode} loop, {what} on {prep.device} "
+        f"({opts.threads} thread{'s' if opts.threads > 1 else ''}), {opts.episodes} problems "
+        f"per cell, H = {', '.join(map(str, opts.horizons))} -> {run_dir}", highlight=False
+    )
+    warning = busy_warning(opts.threads)
+    if warning:
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    with progress_bar() as bar:
+
+        def start(planner: str, h: int, n: int):
+            t = bar.add_task(f"{planner:>6} H={h}", total=n)
+            return lambda k: bar.update(t, completed=k)
+
+        try:
+            summary = run_sweep(prep, run_dir, on_cell_start=start)
+        except KeyboardInterrupt:
+            bar.stop()
+            err_console.print(
+                f"interrupted: finished cells are saved; resume with\n"
+                f"  grasp-bench sweep --resume {run_dir} (and the original options)",
+                highlight=False, soft_wrap=True)
+            raise typer.Exit(130) from None
+    _print_summary(summary)
+    console.print(paper_table_markdown(summary, metric=HEADLINE[opts.mode]), markup=False,
+                  highlight=False, soft_wrap=True)
+    console.print(f"results in {run_dir}", soft_wrap=True)
+
+
+def _print_summary(summary) -> None:
+    from grasp_bench.results import METRIC_LABELS, MODE_METRICS, format_seconds, percent_ci
+
+    envs = ", ".join(dict.fromkeys(summary["env"]))
+    metrics = list(dict.fromkeys(m for mode in summary["mode"] for m in MODE_METRICS[mode]))
+    table = Table(title=f"{envs}: success % [95% Wilson CI], median time-to-success (TTS)")
+    for col in ("H", "planner", "n", *(c for m in metrics for c in (f"{m} %", "TTS")), "plan"):
+        table.add_column(col, justify="left" if col == "planner" else "right", no_wrap=True)
+    for r in summary.to_dict("records"):
+        cells = []
+        for m in metrics:
+            cells += [percent_ci(r[f"{m}_rate"], r[f"{m}_ci_low"], r[f"{m}_ci_high"]),
+                      format_seconds(r[f"{m}_median_tts_s"])]
+        table.add_row(str(r["horizon"]), r["planner"], str(r["n"]), *cells,
+                      f"{r['mean_planning_time_s']:.1f}s")
+    console.print(table)
+    for m in metrics:
+        console.print(f"  {m}: {METRIC_LABELS[m]}", highlight=False, soft_wrap=True)
+    console.print("  TTS: planner time to the first snapshot (MPC: re-plan) from which it "
+                  "stays successful", highlight=False, soft_wrap=True)
+
+
+@app.command()
+@user_errors
+def run(
+    horizon: Annotated[
+        int, typer.Option(help="Env steps from start to goal (a multiple of the frameskip).")
+    ] = 60,
+    env: EnvOpt = "pusht",
+    layout: LayoutOpt = None,
+    planners: PlannersOpt = "cem,gd,latco,grasp",
+    episodes: EpisodesOpt = None,
+    device: DeviceOpt = "auto",
+    seed: SeedOpt = 0,
+    overrides: SetOpt = None,
+    batch_size: BatchOpt = None,
+    snapshots: SnapshotsOpt = 16,
+    checkpoint: CheckpointOpt = None,
+    split: SplitOpt = "evaluation",
+    problem_offset: OffsetOpt = 0,
+    mode: ModeOpt = "open",
+    execute: ExecuteOpt = 1,
+    replan_budget: ReplanOpt = DEFAULT_REPLAN_BUDGET,
+    objective: ObjectiveOpt = "task",
+    model: ModelOpt = "learned",
+    threads: ThreadsOpt = DEFAULT_THREADS,
+    out: OutOpt = None,
+) -> None:
+    """Plan a problem set at one horizon with each planner; print and save the table."""
+    from grasp_bench.sweep import new_run_dir, prepare
+
+    opts = _options(env, layout, planners, (horizon,), episodes, seed, device, batch_size,
+                    snapshots, overrides, checkpoint, split, problem_offset, mode, execute,
+                    replan_budget, objective, model, threads)
+    prep = prepare(opts)
+    _execute(prep, new_run_dir(f"run-{prep.task.tag}-{mode}-H{horizon}", out))
+
+
+@app.command()
+@user_errors
+def sweep(
+    horizons: Annotated[str, typer.Option(help="Comma-separated horizons.")] = "40,50,60,70,80",
+    env: EnvOpt = "pusht",
+    layout: LayoutOpt = None,
+    planners: PlannersOpt = "cem,gd,latco,grasp",
+    episodes: EpisodesOpt = None,
+    device: DeviceOpt = "auto",
+    seed: SeedOpt = 0,
+    overrides: SetOpt = None,
+    batch_size: BatchOpt = None,
+    snapshots: SnapshotsOpt = 16,
+    checkpoint: CheckpointOpt = None,
+    split: SplitOpt = "evaluation",
+    problem_offset: OffsetOpt = 0,
+    mode: ModeOpt = "open",
+    execute: ExecuteOpt = 1,
+    replan_budget: ReplanOpt = DEFAULT_REPLAN_BUDGET,
+    objective: ObjectiveOpt = "task",
+    model: ModelOpt = "learned",
+    threads: ThreadsOpt = DEFAULT_THREADS,
+    out: OutOpt = None,
+    resume: Annotated[
+        Path | None, typer.Option(help="Finish an interrupted sweep in this run directory "
+                                       "(its options are read from its meta.json).")
+    ] = None,
+) -> None:
+    """Run every (planner, H) cell, each saved as soon as it finishes; resumable."""
+    from grasp_bench.sweep import new_run_dir, options_of_run, prepare
+
+    if resume is not None:
+        if not resume.is_dir():
+            raise UserError(f"--resume {resume}: no such run directory")
+        prep = prepare(options_of_run(resume))
+        _check_resumable(resume, prep)
+        _execute(prep, resume)
+        return
+    opts = _options(env, layout, planners, _parse_ints(horizons, "horizons"), episodes, seed,
+                    device, batch_size, snapshots, overrides, checkpoint, split, problem_offset,
+                    mode, execute, replan_budget, objective, model, threads)
+    prep = prepare(opts)
+    _execute(prep, new_run_dir(f"sweep-{prep.task.tag}-{mode}", out))
+
+
+def _check_resumable(run_dir: Path, prep) -> None:
+    """A resume must use the model and the package version the run began with."""
+    from grasp_bench.results import load_run
+
+    _, _, meta = load_run(run_dir, require_episodes=False)
+    sha = meta.get("checkpoints", {}).get(prep.task.tag)
+    if sha != prep.manifest["sha256"]:
+        raise UserError(f"--resume {run_dir}: its model (sha256 {str(sha)[:12]}) is not the "
+                        f"current {prep.checkpoint.name} ({prep.manifest['sha256'][:12]})")
+    version = meta.get("versions", {}).get("grasp-bench")
+    if version != __version__:
+        raise UserError(f"--resume {run_dir}: made by grasp-bench {version}, this is "
+                        f"{__version__}")
+
+
+@app.command()
+@user_errors
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    paper: Annotated[bool, typer.Option(help="Put the paper's Table 1 beside the run.")] = False,
+) -> None:
+    """Regenerate a run's tables and plots (summary.csv, summary.md, PNGs)."""
+    from grasp_bench.report import write_report
+
+    md = write_report(run_dir, paper=paper)
+    console.print(md, markup=False, highlight=False, soft_wrap=True)  # no hard-wrapped tables
+
+
+@app.command()
+@user_errors
+def check(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    baseline: Annotated[Path, typer.Option(help="Baseline summary.csv.")],
+    alpha: Annotated[float, typer.Option(help="Significance level of the drop test.")] = 0.05,
+) -> None:
+    """Compare success rates with a baseline; exit 1 on a significant drop.
+
+    Test: one-sided pooled two-proportion z-test per (env, planner, H), H1: the run's
+    success rate is below the baseline's.
+    """
+    from grasp_bench.results import compare_to_baseline, load_run, load_summary, summarize
+
+    if not 0 < alpha < 1:
+        raise UserError(f"--alpha must be in (0, 1) (got {alpha})")
+    episodes, _, _ = load_run(run_dir)
+    table = compare_to_baseline(summarize(episodes), load_summary(baseline), alpha=alpha)
+    out = Table(title=f"Regression check against {baseline} (alpha {alpha})")
+    for col in ("env", "mode", "planner", "H", "metric", "baseline", "this run", "z",
+                "p (drop)", "status"):
+        out.add_column(col)
+    for r in table.itertuples(index=False):
+        out.add_row(
+            r.env, r.mode, r.planner, str(r.horizon), r.metric,
+            f"{r.baseline_successes}/{r.baseline_n}",
+            "-" if r.status == "missing" else f"{int(r.current_successes)}/{int(r.current_n)}",
+            f"{r.z:.2f}", f"{r.p_value:.3f}", r.status,
+        )
+    console.print(out)
+    dropped = table["drop"].astype(bool) | (table["status"] == "missing")
+    if dropped.any():
+        err_console.print(f"regression: {int(dropped.sum())} (cell, metric) pair(s) dropped "
+                          "significantly or are missing")
+        raise typer.Exit(1)
+    console.print("no significant drop")
