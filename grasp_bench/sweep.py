@@ -10,6 +10,7 @@ after every cell.  ``--resume`` skips finished cells; a killed sweep resumes cle
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -117,6 +118,17 @@ def prepare(opts: SweepOptions) -> Prepared:
             bound = "in (0, 1]" if name == "replan-budget" else \
                 ">= 0" if name == "problem-offset" else "positive"
             raise UserError(f"--{name} must be {bound} (got {value})")
+    split = SPLITS[opts.problem_split]
+    if opts.problem_offset + opts.episodes > split.stop - split.start:
+        raise UserError(f"--problem-offset {opts.problem_offset} with {opts.episodes} episodes "
+                        f"leaves the {opts.problem_split} seed range "
+                        f"({split.stop - split.start} seeds)")
+    if not 0 <= opts.seed < 2**62:
+        raise UserError(f"--seed must be in [0, 2^62) (got {opts.seed})")
+    max_threads = 4 * (os.cpu_count() or 1)
+    if opts.threads > max_threads:
+        raise UserError(f"--threads {opts.threads} is more than 4x this machine's "
+                        f"{os.cpu_count()} cores")
     if opts.mode not in MODES:
         raise UserError(f"--mode must be one of {', '.join(MODES)} (got {opts.mode!r})")
     if opts.objective not in OBJECTIVES:

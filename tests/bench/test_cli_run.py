@@ -142,6 +142,10 @@ def test_report_and_check(tiny_checkpoint, tmp_path):
         (("--problem-offset", -1), "--problem-offset"),
         (("--model", "simulator"), "sampling planners"),  # grasp is not one
         (("--model", "oracle"), "--model"),
+        (("--seed", 10**23), "--seed"),
+        (("--problem-offset", 999_999), "seed range"),
+        (("--episodes", 10**11), "seed range"),
+        (("--threads", 100_000), "--threads"),
     ],
 )
 def test_bad_input_is_one_line_and_leaves_no_run_dir(tiny_checkpoint, tmp_path, extra, message):
@@ -177,3 +181,25 @@ def test_unwritable_output_and_bad_resume(tiny_checkpoint, tmp_path):
     res = invoke("sweep", "--resume", tmp_path, "--checkpoint", tiny_checkpoint,
                  "--device", "cpu")
     assert res.exit_code == 2 and "Traceback" not in res.output
+
+
+def test_runs_started_in_the_same_second_get_their_own_directories(tmp_path, monkeypatch):
+    from grasp_bench.sweep import new_run_dir
+
+    import datetime as dt
+
+    class Frozen(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=tz)
+
+    monkeypatch.setattr(sweep_module, "RUNS_DIR", tmp_path)
+    monkeypatch.setattr(sweep_module, "datetime", Frozen)
+    first = new_run_dir("run-x", None)
+    (first / "meta.json").write_text("{}")
+    second = new_run_dir("run-x", None)
+    assert first != second and second.is_dir() and first.exists()
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ValueError, match="is a file"):
+        new_run_dir("run-y", blocker)
