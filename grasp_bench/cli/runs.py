@@ -125,7 +125,7 @@ def _execute(prep, run_dir: Path) -> None:
             bar.stop()
             err_console.print(
                 f"interrupted: finished cells are saved; resume with\n"
-                f"  grasp-bench sweep --resume {run_dir} (and the original options)",
+                f"  grasp-bench sweep --resume {run_dir}",
                 highlight=False, soft_wrap=True)
             raise typer.Exit(130) from None
     _print_summary(summary)
