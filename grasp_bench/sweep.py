@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import typing
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -181,7 +182,7 @@ def new_run_dir(name: str, out: Path | None) -> Path:
             out = base.with_name(f"{base.name}-{i}")
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a directory")
-    if out.exists() and any(out.iterdir()):
+    if out.exists() and not _never_started(out):
         raise UserError(f"output directory {out} is not empty; pick another --out or --resume it")
     try:
         (out / "cells").mkdir(parents=True, exist_ok=True)
@@ -190,14 +191,58 @@ def new_run_dir(name: str, out: Path | None) -> Path:
     return out
 
 
+def _never_started(run_dir: Path) -> bool:
+    """A directory that holds nothing, or only the empty ``cells/`` of a run killed before
+    its ``meta.json`` was written: safe to (re)start a run in."""
+    entries = list(run_dir.iterdir())
+    return all(e.name == "cells" and e.is_dir() and not any(e.iterdir()) for e in entries)
+
+
+def _is_instance(value, hint) -> bool:
+    """``isinstance`` for the hints of :class:`SweepOptions` (``int``, ``float``, ``str``,
+    ``X | None``, ``tuple[X, ...]``); a bool is not an int here, an int is a float."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is tuple:
+        return isinstance(value, tuple) and all(_is_instance(x, args[0]) for x in value)
+    if args:  # a union such as int | None
+        return any(_is_instance(value, a) for a in args)
+    if hint is type(None):
+        return value is None
+    if isinstance(value, bool) and hint is not bool:
+        return False
+    return isinstance(value, (int, float) if hint is float else hint)
+
+
 def options_of_run(run_dir: Path) -> SweepOptions:
-    """The options a run directory was made with; :class:`UserError` if it is not a run."""
+    """The options a run directory was made with (each checked against its field's type);
+    :class:`UserError` if it is not a run."""
+    if run_dir.is_dir() and _never_started(run_dir):
+        raise UserError(f"{run_dir} holds no run yet (killed before it began); start it again "
+                        "with --out")
     _, _, meta = load_run(run_dir, require_episodes=False)
+    d = meta.get("extra", {}).get("options") if isinstance(meta.get("extra"), dict) else None
+    if not isinstance(d, dict):
+        raise UserError(f"{run_dir} was not made by grasp-bench run or sweep")
+    hints = typing.get_type_hints(SweepOptions)
+    unknown = set(d) - set(hints)
+    if unknown:
+        raise UserError(f"{run_dir}/meta.json: unknown options {sorted(unknown)}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+    for k, v in values.items():
+        if not _is_instance(v, hints[k]):
+            raise UserError(f"{run_dir}/meta.json: option {k}={v!r} is not a {hints[k]}")
+    return SweepOptions(**values)
+
+
+def cell_done(ep_path: Path, snap_path: Path) -> bool:
+    """A cell counts as finished when both its files read back as result tables and its
+    episodes file has rows; a damaged or empty one is run again (and overwritten)."""
     try:
-        d = meta["extra"]["options"]
-        return SweepOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
-    except (KeyError, TypeError):
-        raise UserError(f"{run_dir} was not made by grasp-bench run or sweep") from None
+        episodes = read_csv_cells([ep_path], EPISODE_COLUMNS)
+        read_csv_cells([snap_path], SNAPSHOT_COLUMNS)
+    except (UserError, OSError):
+        return False
+    return len(episodes) > 0
 
 
 def cell_paths(run_dir: Path, planner: str, horizon: int) -> tuple[Path, Path]:
@@ -237,14 +282,20 @@ def run_sweep(
         device=prep.device, seed=opts.seed, objective=opts.objective, threads=opts.threads,
         goal_weights=goal_weights(prep.task, prep.model, opts.objective, prep.device),
     )
+    for tmp in [*run_dir.glob(".*.tmp"), *run_dir.glob("cells/.*.tmp")]:
+        tmp.unlink(missing_ok=True)  # left by a killed atomic write
     stats_path = run_dir / "problems.json"
-    stats = json.loads(stats_path.read_text()) if stats_path.exists() else {}
+    try:
+        stats = json.loads(stats_path.read_text()) if stats_path.exists() else {}
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        stats = {}  # derived data: recomputed
+    stats = stats if isinstance(stats, dict) else {}
     try:
         for h in opts.horizons:
             problems = None
             for planner in opts.planners:
                 ep_path, snap_path = cell_paths(run_dir, planner, h)
-                if ep_path.exists():
+                if cell_done(ep_path, snap_path):
                     continue
                 if problems is None:
                     problems = load_or_generate(prep.task, h, opts.episodes,

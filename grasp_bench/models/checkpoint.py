@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +64,10 @@ def read_manifest(path: str | Path) -> dict:
         raise UserError(f"checkpoint manifest {mpath} not found")
     try:
         manifest = json.loads(mpath.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    except json.JSONDecodeError as e:
         raise UserError(f"checkpoint manifest {mpath} is not valid JSON ({e.msg})") from None
+    except UnicodeDecodeError:
+        raise UserError(f"checkpoint manifest {mpath} is not UTF-8 text") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise UserError(f"{mpath} is not a grasp-bench checkpoint manifest (format {FORMAT})")
     return manifest
@@ -98,7 +101,8 @@ def load_checkpoint(
         model = StateMLP(MLPConfig.from_dict(arch))
         state = torch.load(wpath, map_location="cpu", weights_only=True)
         model.load_state_dict(state, strict=True)
-    except (KeyError, TypeError, RuntimeError, EOFError, OSError) as e:
+    except (KeyError, TypeError, RuntimeError, EOFError, OSError, ValueError, IndexError,
+            pickle.UnpicklingError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UserError(f"checkpoint {wpath} does not match its manifest: {first}") from None
     return model.to(device).eval(), manifest

@@ -91,9 +91,11 @@ def _read_results_csv(path: Path) -> pd.DataFrame:
     na = {c: ["", "nan", "NaN"] for c in header if c not in STRING_COLUMNS}
     frame = pd.read_csv(path, keep_default_na=False, na_values=na,
                         dtype={c: str for c in STRING_COLUMNS if c in header})
-    for col in BOOL_COLUMNS:
-        if col in frame:
+    for col in frame.columns:
+        if col in BOOL_COLUMNS:
             frame[col] = as_nullable_bool(frame[col])
+        elif col not in STRING_COLUMNS:
+            frame[col] = pd.to_numeric(frame[col])  # ValueError on text: a malformed file
     for col in INT_COLUMNS:
         if col in frame and frame[col].notna().all():
             frame[col] = frame[col].astype(int)
@@ -108,7 +110,8 @@ def read_csv_cells(paths: Sequence[str | os.PathLike[str]],
     string columns keep ``""`` verbatim, success columns become nullable booleans.
     No paths gives an empty frame with ``columns``.
     """
-    frames = [_read_results_csv(Path(p)) for p in paths]
+    required = [c for c in CELL_KEYS if c in columns]
+    frames = [_load_checked(Path(p), required, "cell") for p in paths]
     frames = [f for f in frames if not f.empty]
     if not frames:
         return pd.DataFrame(columns=list(columns))
@@ -167,8 +170,8 @@ def _load_meta(path: Path) -> dict:
         return {}
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise UserError(f"invalid JSON in {path}: {err}") from err
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise UserError(f"invalid JSON in {path}: {str(err).splitlines()[0]}") from None
     if not isinstance(meta, dict):
         raise UserError(f"{path} does not hold a JSON object")
     return meta

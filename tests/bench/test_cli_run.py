@@ -184,9 +184,9 @@ def test_unwritable_output_and_bad_resume(tiny_checkpoint, tmp_path):
 
 
 def test_runs_started_in_the_same_second_get_their_own_directories(tmp_path, monkeypatch):
-    from grasp_bench.sweep import new_run_dir
-
     import datetime as dt
+
+    from grasp_bench.sweep import new_run_dir
 
     class Frozen(dt.datetime):
         @classmethod
