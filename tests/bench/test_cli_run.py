@@ -83,7 +83,8 @@ def test_killed_sweep_resumes_to_complete_result(tiny_checkpoint, tmp_path, monk
 
     monkeypatch.setattr(sweep_module, "run_cell", dies_after_first)
     res = invoke(*args, "--out", out)
-    assert res.exit_code == 130 and "resume" in res.output
+    assert res.exit_code == 130
+    assert f"grasp-bench sweep --resume {out}" in res.output  # whole, not cut at 80 columns
     assert len(list((out / "cells").glob("*.episodes.csv"))) == 1
     monkeypatch.setattr(sweep_module, "run_cell", real)
     res = invoke("sweep", "--resume", out)  # the options come from meta.json
@@ -113,6 +114,10 @@ def test_report_and_check(tiny_checkpoint, tmp_path):
     assert invoke(*run_args(tiny_checkpoint, out)).exit_code == 0
     res = invoke("report", out, "--paper")
     assert res.exit_code == 0 and "Paper" in res.output or "paper" in res.output
+    # `report > file.md` gives Markdown tables whole: no row is hard-wrapped at 80 columns
+    rows = [line for line in res.output.splitlines() if line.startswith("|")]
+    assert rows and all(line.rstrip().endswith("|") for line in rows)
+    assert max(map(len, rows)) > 80
     # identical data passes
     res = invoke("check", out, "--baseline", out / "summary.csv")
     assert res.exit_code == 0, res.output
@@ -203,3 +208,9 @@ def test_runs_started_in_the_same_second_get_their_own_directories(tmp_path, mon
     blocker.write_text("x")
     with pytest.raises(ValueError, match="is a file"):
         new_run_dir("run-y", blocker)
+
+
+def test_seed_help_does_not_contradict_the_tuning_split():
+    res = invoke("run", "--help")
+    assert res.exit_code == 0
+    assert "always use evaluation" not in res.output and "--problem-offset" in res.output
