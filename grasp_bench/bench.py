@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -29,8 +29,12 @@ from grasp_bench.tasks import Task
 
 @dataclass(frozen=True)
 class CellResult:
+    """A finished cell: its episode and snapshot rows, and ``plans``, the arrays that
+    ``grasp-bench render`` needs (see :mod:`grasp_bench.render`), keyed by name."""
+
     episodes: pd.DataFrame
     snapshots: pd.DataFrame
+    plans: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -157,7 +161,7 @@ def run_cell(
     starts = torch.as_tensor(problems.starts, dtype=torch.float32, device=device)
     goals = torch.as_tensor(problems.goals, dtype=torch.float32, device=device)
     warm_up(ctx, planner_name, overrides, starts[:bs], goals[:bs], T)
-    rows, snap_rows = [], []
+    rows, snap_rows, finals, trails = [], [], [], []
     for b, lo in enumerate(range(0, n, bs)):
         sl = slice(lo, min(lo + bs, n))
         m = sl.stop - sl.start
@@ -179,6 +183,9 @@ def run_cell(
         finite = np.isfinite(env_actions[-m:]).all(axis=(1, 2))
         tts_model, tts_transfer = time_to_success(succ_model, times), time_to_success(succ, times)
         cost = result.cost.detach().cpu().double().numpy()
+        finals.append(plans[-1].float().numpy())
+        if "states_at_snapshots" in result.info:
+            trails.append(result.info["states_at_snapshots"].float().numpy())
         for j in range(m):
             ep = lo + j
             rows.append(episode_row(
@@ -197,5 +204,8 @@ def run_cell(
                 })
         if progress:
             progress(sl.stop)
+    kept = {"actions": np.concatenate(finals)}  # (n, T, A) the returned plans
+    if trails and all(t.shape[1] == trails[0].shape[1] for t in trails):
+        kept["virtual_states"] = np.concatenate(trails)  # (n, R, T-1, D) GRASP
     return CellResult(pd.DataFrame(rows, columns=list(EPISODE_COLUMNS)),
-                      pd.DataFrame(snap_rows, columns=list(SNAPSHOT_COLUMNS)))
+                      pd.DataFrame(snap_rows, columns=list(SNAPSHOT_COLUMNS)), kept)

@@ -76,7 +76,7 @@ def run_mpc_cell(
     starts = torch.as_tensor(problems.starts, dtype=torch.float32, device=device)
     goals = torch.as_tensor(problems.goals, dtype=torch.float32, device=device)
     warm_up(ctx, planner_name, overrides, starts[:bs], goals[:bs], T)
-    rows, snap_rows = [], []
+    rows, snap_rows, executed, replans = [], [], [], []
     judge_env = task.make_env()
     for b, lo in enumerate(range(0, n, bs)):
         sl = slice(lo, min(lo + bs, n))
@@ -90,6 +90,7 @@ def run_mpc_cell(
         gen = torch.Generator(device=device).manual_seed(ctx.seed + b)
         done, elapsed, plan = 0, 0.0, None
         times, in_goal, dists, iters = [], [], [], 0
+        moves, plans = [], np.full((m, T, T, model.action_dim), np.nan, np.float32)
         finite = np.ones(m, bool)
         while done < T:
             planner = first if plan is None else replanner
@@ -99,11 +100,13 @@ def run_mpc_cell(
                                   goal_weights=ctx.goal_weights, init=plan)
             elapsed += result.elapsed_s
             iters += result.iterations
+            plans[:, len(times), : T - done] = result.actions.detach().cpu().float().numpy()
             # ---- outside the timed region: execute a prefix in the simulator ----
             steps = min(execute, T - done)
             acts = to_env_actions(result.actions[:, :steps], k)  # (m, steps*k, 2)
             finite &= np.isfinite(acts).all(axis=(1, 2))
             acts = np.nan_to_num(acts)  # a NaN plan executes as "stay" and fails
+            moves.append(acts)
             state = np.stack([env.advance(a)[-1] for env, a in zip(envs, acts, strict=True)])
             done += steps
             plan = result.actions[:, steps:] if done < T else None
@@ -112,6 +115,8 @@ def run_mpc_cell(
             dists.append(np.asarray(judge_env.goal_distance(state, goal)))
         for env in envs:
             env.close()
+        executed.append(np.concatenate(moves, axis=1).astype(np.float32))
+        replans.append(plans[:, : len(times)])
         in_goal_a = np.array(in_goal)  # (R, m)
         tts = time_to_success(in_goal_a, np.array(times))
         for j in range(m):
@@ -132,5 +137,7 @@ def run_mpc_cell(
         if progress:
             progress(sl.stop)
     judge_env.close()
+    kept = {"executed": np.concatenate(executed),  # (n, H, 2) env actions executed
+            "replans": np.concatenate(replans)}  # (n, R, T, A) each re-plan, NaN-padded
     return CellResult(pd.DataFrame(rows, columns=list(EPISODE_COLUMNS)),
-                      pd.DataFrame(snap_rows, columns=list(SNAPSHOT_COLUMNS)))
+                      pd.DataFrame(snap_rows, columns=list(SNAPSHOT_COLUMNS)), kept)

@@ -42,6 +42,7 @@ from grasp_bench.results import (
     summarize,
     write_csv_atomic,
     write_json_atomic,
+    write_npz_atomic,
 )
 from grasp_bench.seeds import SPLITS
 from grasp_bench.tasks import REPO_ROOT, Task, get_task
@@ -234,6 +235,20 @@ def options_of_run(run_dir: Path) -> SweepOptions:
     return SweepOptions(**values)
 
 
+def check_same_model(run_dir: Path, prep: Prepared) -> None:
+    """Resuming or rendering a run needs the model and package version it was made with."""
+    from grasp_bench import __version__
+
+    _, _, meta = load_run(run_dir, require_episodes=False)
+    sha = meta.get("checkpoints", {}).get(prep.task.tag)
+    if sha != prep.manifest["sha256"]:
+        raise UserError(f"{run_dir}: its model (sha256 {str(sha)[:12]}) is not the current "
+                        f"{prep.checkpoint.name} ({prep.manifest['sha256'][:12]})")
+    version = meta.get("versions", {}).get("grasp-bench")
+    if version != __version__:
+        raise UserError(f"{run_dir}: made by grasp-bench {version}, this is {__version__}")
+
+
 def cell_done(ep_path: Path, snap_path: Path) -> bool:
     """A cell counts as finished when both its files read back as result tables and its
     episodes file has rows; a damaged or empty one is run again (and overwritten)."""
@@ -243,6 +258,11 @@ def cell_done(ep_path: Path, snap_path: Path) -> bool:
     except (UserError, OSError):
         return False
     return len(episodes) > 0
+
+
+def plans_path(run_dir: Path, planner: str, horizon: int) -> Path:
+    """The cell's plans (``grasp-bench render`` reads them)."""
+    return run_dir / "cells" / f"{planner}-H{horizon}.plans.npz"
 
 
 def cell_paths(run_dir: Path, planner: str, horizon: int) -> tuple[Path, Path]:
@@ -313,6 +333,7 @@ def run_sweep(
                 else:
                     cell = run_cell(ctx, problems, planner, over, batch_size=opts.batch_size,
                                     snapshots=opts.snapshots, progress=tick)
+                write_npz_atomic(cell.plans, plans_path(run_dir, planner, h))
                 write_csv_atomic(cell.snapshots, snap_path)
                 write_csv_atomic(cell.episodes, ep_path)
                 summary = combine(run_dir)

@@ -1,8 +1,9 @@
-"""Commands that describe: planners, bench."""
+"""Commands that describe: planners, bench, render."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -72,3 +73,31 @@ def bench(
         console.rule(f"planners on {device_name(dev)}, ms per iteration")
         rows = bench_planners(model, dev)
         console.print(format_table(rows), markup=False, highlight=False)
+
+
+@app.command()
+@user_errors
+def render(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    planner: Annotated[str, typer.Option(help="The cell's planner.")],
+    horizon: Annotated[int, typer.Option(help="The cell's horizon H.")],
+    episode: Annotated[int, typer.Option(help="Episode index in the cell (0-based).")] = 0,
+    out: Annotated[
+        Path | None, typer.Option(help="Output .gif (animation) or .png (contact sheet); "
+                                       "default RUN_DIR/render-<planner>-H<H>-<episode>.gif")
+    ] = None,
+    size: Annotated[int, typer.Option(help="Side of each panel in pixels.")] = 224,
+) -> None:
+    """Draw one episode: the simulator's replay beside the world model's rollout (open
+    loop, with the frame where they diverge and GRASP's virtual states), or the executed
+    trajectory beside each re-plan's model rollout (MPC)."""
+    from grasp_bench.render import frames, load_episode, save
+
+    if not 32 <= size <= 1024:
+        raise UserError(f"--size must be in 32..1024 (got {size})")
+    out = out or run_dir / f"render-{planner}-H{horizon}-{episode}.gif"
+    if out.suffix.lower() not in (".gif", ".png"):
+        raise UserError(f"--out must end in .gif or .png (got {out.name!r})")
+    images = frames(load_episode(run_dir, planner, horizon, episode), size)
+    path = save(images, out)
+    console.print(f"wrote {path} ({len(images)} frames, {path.stat().st_size / 1e3:.0f} kB)")

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from grasp_bench import __version__
 from grasp_bench.cli.common import (
     DeviceOpt,
     EnvOpt,
@@ -221,13 +220,13 @@ def sweep(
     ] = None,
 ) -> None:
     """Run every (planner, H) cell, each saved as soon as it finishes; resumable."""
-    from grasp_bench.sweep import new_run_dir, options_of_run, prepare
+    from grasp_bench.sweep import check_same_model, new_run_dir, options_of_run, prepare
 
     if resume is not None:
         if not resume.is_dir():
             raise UserError(f"--resume {resume}: no such run directory")
         prep = prepare(options_of_run(resume))
-        _check_resumable(resume, prep)
+        check_same_model(resume, prep)
         _execute(prep, resume)
         return
     opts = _options(env, layout, planners, _parse_ints(horizons, "horizons"), episodes, seed,
@@ -235,21 +234,6 @@ def sweep(
                     mode, execute, replan_budget, objective, model, threads)
     prep = prepare(opts)
     _execute(prep, new_run_dir(f"sweep-{prep.task.tag}-{mode}", out))
-
-
-def _check_resumable(run_dir: Path, prep) -> None:
-    """A resume must use the model and the package version the run began with."""
-    from grasp_bench.results import load_run
-
-    _, _, meta = load_run(run_dir, require_episodes=False)
-    sha = meta.get("checkpoints", {}).get(prep.task.tag)
-    if sha != prep.manifest["sha256"]:
-        raise UserError(f"--resume {run_dir}: its model (sha256 {str(sha)[:12]}) is not the "
-                        f"current {prep.checkpoint.name} ({prep.manifest['sha256'][:12]})")
-    version = meta.get("versions", {}).get("grasp-bench")
-    if version != __version__:
-        raise UserError(f"--resume {run_dir}: made by grasp-bench {version}, this is "
-                        f"{__version__}")
 
 
 @app.command()

@@ -222,6 +222,7 @@ class GRASP:
         gamma_w = cfg.gamma if W is None else cfg.gamma * W  # weight of the dense goal term
         r_last = r[:, T - 1]  # p_{T-1} - g: the goal residual, measured in W
 
+        trail: list[torch.Tensor] = []  # s_1..s_{T-1} at each snapshot, (B, T-1, D) each
         for it in range(1, cfg.iterations + 1):
             # Gradient of relaxed_loss.  L is quadratic in the predictions p and in the
             # target states, so dL/dp = 2 r + 2 gamma e and dL/ds_{t+1} = -2 r_t are written
@@ -252,14 +253,19 @@ class GRASP:
                 opt.reset()  # a fresh Adam after each sync (grasp_solver.py)
             if rec.due(it):
                 rec.record(it, actions)
+                with rec.stopwatch.paused():  # the virtual states, for pictures
+                    trail.append(s_virt.detach().to("cpu", copy=True))
 
         plan = actions.detach()
         snapshots, elapsed = rec.finish(cfg.iterations, plan)
+        if len(trail) < len(snapshots):
+            trail.append(s_virt.detach().to("cpu", copy=True))
         plan = plan.clone()  # not a view into the optimizer's buffer
         with torch.no_grad():
             cost = terminal_cost(model, z0, plan, z_goal, W)
         return PlanResult(plan, cost, cfg.iterations, snapshots, elapsed,
-                          info={"states": s_virt.clone()})
+                          info={"states": s_virt.clone(),
+                                "states_at_snapshots": torch.stack(trail, dim=1)})
 
     def _sync_gd(self, model, z0, z_goal, actions: torch.Tensor, weights) -> None:
         """``sync_steps`` Adam steps (lr ``sync_lr``) on the serial loss

@@ -26,6 +26,7 @@ from grasp_bench.results.store import (
     read_csv_cells,
     write_csv_atomic,
     write_json_atomic,
+    write_npz_atomic,
     write_text_atomic,
 )
 from grasp_bench.results.summary import (
@@ -55,5 +56,5 @@ __all__ = [
     "read_csv_cells",
     "solved_within", "success_column", "summarize", "summary_markdown", "tts_column",
     "two_proportion_test", "wilson_interval", "write_csv_atomic", "write_json_atomic",
-    "write_text_atomic",
+    "write_npz_atomic", "write_text_atomic",
 ]

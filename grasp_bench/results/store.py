@@ -73,6 +73,26 @@ def write_json_atomic(obj: Any, path: str | os.PathLike[str]) -> Path:
 
 
 
+def write_npz_atomic(arrays: dict, path: str | os.PathLike[str]) -> Path:
+    """Write ``arrays`` as a compressed ``.npz`` atomically (same rules as the text files)."""
+    import numpy as np
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        os.chmod(tmp, _file_mode())
+        with os.fdopen(fd, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
 def as_nullable_bool(series: pd.Series) -> pd.Series:
     """A column of bools, 0/1 or 'True'/'False' strings as pandas' nullable boolean
     (empty or NaN stays missing: a metric the episode's mode does not measure)."""

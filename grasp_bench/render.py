@@ -1,0 +1,189 @@
+"""Pictures of one episode of a run: the simulator beside the world model.
+
+``grasp-bench render RUN_DIR --planner P --horizon H --episode I --out FILE.gif|.png``
+
+* Open loop: left, the returned plan replayed in the simulator; right, the world model's
+  own rollout of it, decoded to states and drawn with the env's renderer (held for the k
+  env steps of each model step).  Both show the goal.  From the first model step whose
+  decoded state is no longer within the success tolerance of the simulator's, the
+  caption says "diverged" and the model panel is framed in red.  For GRASP, frames
+  follow with its virtual states at every snapshot (the trail on the right), the lifted
+  trajectory converging across iterations.
+* MPC: left, the executed trajectory; right, the simulator state with the current
+  re-plan's model rollout drawn as a trail from it.
+
+What a run keeps for this (``cells/<planner>-H<h>.plans.npz``): open loop, the returned
+plans ``(n, T, A)`` float32 and GRASP's virtual states at its snapshots ``(n, R, T-1, D)``;
+MPC, the executed env actions ``(n, H, 2)`` and every re-plan ``(n, R, T, A)``
+(NaN-padded).  Problems are redrawn from the run's options (the same seeds).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from grasp_bench.errors import UserError
+from grasp_bench.tasks import Task
+
+GAP, CAPTION = 4, 16  # px between the panels, caption strip height
+RED = (200, 30, 30)
+
+
+@dataclass
+class Episode:
+    """One episode of a run, with what its pictures need."""
+
+    task: Task
+    model: torch.nn.Module
+    mode: str
+    planner: str
+    start: np.ndarray  # (S,)
+    goal: np.ndarray  # (S,)
+    plans: dict  # this episode's slice of the cell's plans.npz
+
+
+def load_episode(run_dir: Path, planner: str, horizon: int, episode: int) -> Episode:
+    """Everything :func:`frames` needs; :class:`UserError` for a cell or episode the run
+    does not have, or a run that kept no plans."""
+    from grasp_bench.problems import load_or_generate
+    from grasp_bench.sweep import check_same_model, options_of_run, plans_path, prepare
+
+    opts = options_of_run(run_dir)
+    if planner not in opts.planners or horizon not in opts.horizons:
+        raise UserError(f"{run_dir} has no cell {planner} H={horizon} (planners "
+                        f"{','.join(opts.planners)}, H {','.join(map(str, opts.horizons))})")
+    if not 0 <= episode < opts.episodes:
+        raise UserError(f"--episode must be in 0..{opts.episodes - 1} (got {episode})")
+    path = plans_path(run_dir, planner, horizon)
+    if not path.is_file():
+        raise UserError(f"{path} not found: the cell has not finished, or the run was made "
+                        "before runs kept their plans")
+    prep = prepare(opts)
+    check_same_model(run_dir, prep)
+    problems = load_or_generate(prep.task, horizon, opts.episodes, split=opts.problem_split,
+                                offset=opts.problem_offset)
+    with np.load(path) as f:
+        plans = {k: f[k][episode] for k in f.files}
+    return Episode(prep.task, prep.model, opts.mode, planner, problems.starts[episode],
+                   problems.goals[episode], plans)
+
+
+def draw(task: Task, state: np.ndarray, goal: np.ndarray, size: int,
+         trail: np.ndarray | None = None) -> np.ndarray:
+    """The env's picture of ``state`` with ``goal``; ``trail (P, S)`` states drawn as paths
+    (the controlled body's in blue, Push-T's block origin in grey)."""
+    if task.name == "pusht":
+        from envs.pusht import render_state
+
+        img = render_state(state, goal_state=goal, size=size)
+    else:
+        from envs.ballnav import render_state
+
+        img = render_state(state, task.layout, goal, size=size)
+    if trail is None or len(trail) < 2:
+        return img
+    pil = Image.fromarray(img)
+    pen = ImageDraw.Draw(pil)
+    scale = size / 512.0
+    paths = [((0, 1), (30, 60, 220))] + ([((2, 3), (90, 90, 90))] if task.name == "pusht" else [])
+    for idx, color in paths:
+        pts = [(float(s[idx[0]]) * scale, float(s[idx[1]]) * scale) for s in trail]
+        pen.line(pts, fill=color, width=2)
+        for x, y in pts:
+            pen.ellipse((x - 2, y - 2, x + 2, y + 2), fill=color)
+    return np.asarray(pil)
+
+
+def _panel_pair(left: np.ndarray, right: np.ndarray, caption: str, alarm: bool) -> np.ndarray:
+    h, w, _ = left.shape
+    out = Image.new("RGB", (2 * w + GAP, h + CAPTION), (255, 255, 255))
+    out.paste(Image.fromarray(left), (0, CAPTION))
+    out.paste(Image.fromarray(right), (w + GAP, CAPTION))
+    pen = ImageDraw.Draw(out)
+    pen.text((4, 2), caption, fill=RED if alarm else (0, 0, 0))
+    if alarm:
+        pen.rectangle((w + GAP, CAPTION, 2 * w + GAP - 1, CAPTION + h - 1), outline=RED, width=3)
+    return np.asarray(out)
+
+
+@torch.no_grad()
+def _model_states(ep: Episode, start: np.ndarray, actions: np.ndarray) -> np.ndarray:
+    """The model's rollout of ``actions (T, A)`` from ``start``, decoded: ``(T+1, S)``."""
+    z0 = ep.model.encode(torch.as_tensor(start[None], dtype=torch.float32))
+    zs = ep.model.rollout(z0, torch.as_tensor(actions[None], dtype=torch.float32))
+    return ep.model.decode(zs[0]).double().numpy()
+
+
+def frames(ep: Episode, size: int = 224) -> list[np.ndarray]:
+    """The episode's frames (see the module docstring)."""
+    from envs import replay
+
+    k, task = ep.model.frameskip, ep.task
+    env = task.make_env()
+    if ep.mode == "mpc":
+        moves = ep.plans["executed"].astype(np.float64)
+        sim = replay(task.env_id, ep.start[None], moves[None], **task.env_kwargs)[0]
+        replans = ep.plans["replans"]
+        seg = len(moves) // len(replans)  # env steps executed per re-plan
+        out = []
+        for t in range(len(sim)):
+            r = min(t // seg, len(replans) - 1)
+            plan = replans[r][~np.isnan(replans[r]).any(-1)]
+            trail = _model_states(ep, sim[r * seg], plan)
+            caption = f"{ep.planner} MPC  t={t}/{len(moves)}  re-plan {r + 1}/{len(replans)}"
+            out.append(_panel_pair(draw(task, sim[t], ep.goal, size, sim[: t + 1]),
+                                   draw(task, sim[r * seg], ep.goal, size, trail),
+                                   caption, False))
+        return out
+    plan = ep.plans["actions"]
+    moves = plan.reshape(len(plan) * k, -1).astype(np.float64)
+    sim = replay(task.env_id, ep.start[None], moves[None], **task.env_kwargs)[0]
+    model = _model_states(ep, ep.start, plan)
+    agree = env.is_success(sim[::k], model)
+    diverged = int(np.argmin(agree)) * k if not agree.all() else None
+    out = []
+    for t in range(len(sim)):
+        alarm = diverged is not None and t >= diverged
+        caption = f"{ep.planner}  t={t}/{len(moves)}  simulator | world model" + (
+            f"  diverged at t={diverged}" if alarm else "")
+        out.append(_panel_pair(draw(task, sim[t], ep.goal, size),
+                               draw(task, model[t // k], ep.goal, size), caption, alarm))
+    trail = ep.plans.get("virtual_states")
+    if trail is not None:  # GRASP: its virtual states across iterations
+        for r, states in enumerate(trail):
+            with torch.no_grad():
+                decoded = ep.model.decode(torch.as_tensor(states)).double().numpy()
+            path = np.concatenate([ep.start[None], decoded, ep.goal[None]])
+            out.append(_panel_pair(draw(task, ep.start, ep.goal, size, sim),
+                                   draw(task, ep.start, ep.goal, size, path),
+                                   f"GRASP virtual states, snapshot {r + 1}/{len(trail)}",
+                                   False))
+    env.close()
+    return out
+
+
+def save(images: list[np.ndarray], out: Path, fps: float = 10.0) -> Path:
+    """``.gif``: an animation (Pillow); ``.png``: a contact sheet of every 5th frame."""
+    suffix = out.suffix.lower()
+    if suffix not in (".gif", ".png"):
+        raise UserError(f"--out must end in .gif or .png (got {out.name!r})")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pics = [Image.fromarray(a) for a in images]
+    if suffix == ".gif":
+        pics[0].save(out, save_all=True, append_images=pics[1:], duration=int(1000 / fps),
+                     loop=0)
+        return out
+    chosen = pics[::5] + ([pics[-1]] if (len(pics) - 1) % 5 else [])
+    cols = min(4, len(chosen))
+    rows = -(-len(chosen) // cols)
+    w, h = pics[0].size
+    sheet = Image.new("RGB", (cols * w, rows * h), (255, 255, 255))
+    for i, p in enumerate(chosen):
+        sheet.paste(p, ((i % cols) * w, (i // cols) * h))
+    sheet.save(out)
+    return out
