@@ -99,10 +99,10 @@ def assert_complete_run(run_dir: Path, planners=PLANNERS, horizons=HORIZONS) -> 
     assert keys == sorted(itertools.product(planners, horizons, range(EPISODES))), keys
     cells = run_dir / "cells"
     names = {p.name for p in cells.iterdir() if not is_temp(p)}
-    assert names == {f"{p}-H{h}.{kind}.csv" for p in planners for h in horizons
-                     for kind in ("episodes", "snapshots")}, names
+    assert names == {f"{p}-H{h}.{kind}" for p in planners for h in horizons
+                     for kind in ("episodes.csv", "snapshots.csv", "plans.npz")}, names
     for p in cells.iterdir():
-        if not is_temp(p):
+        if not is_temp(p) and p.suffix == ".csv":
             frame = pd.read_csv(p)  # every cell file parses
             assert len(frame) > 0 or p.name.endswith("snapshots.csv"), p.name
     pd.read_csv(run_dir / "snapshots.csv")
