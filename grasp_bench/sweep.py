@@ -1,10 +1,12 @@
 """Runs and sweeps: validated options, a run directory, resumable cells.
 
-A run directory holds ``meta.json`` (with the options it was made with), one pair of
-files per finished cell under ``cells/`` (written atomically, snapshots before
-episodes, so a cell counts as done only once both are complete), and the combined
-``episodes.csv``, ``snapshots.csv``, ``summary.csv``, ``summary.md`` and plots, rewritten
-after every cell.  ``--resume`` skips finished cells; a killed sweep resumes cleanly.
+A run directory holds ``meta.json`` (with the options it was made with), three files per
+finished cell under ``cells/`` (written atomically in the order plans, snapshots,
+episodes, so a cell counts as done only once its episodes file reads back with rows),
+``problems.json``, and the combined ``episodes.csv``, ``snapshots.csv``, ``summary.csv``,
+``summary.md`` and plots, rewritten after every cell.  ``--resume`` reads the options
+from ``meta.json``, removes temporary files a kill left, redoes damaged cells and skips
+finished ones; a killed sweep resumes cleanly.
 """
 
 from __future__ import annotations
