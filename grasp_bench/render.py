@@ -124,17 +124,17 @@ def frames(ep: Episode, size: int = 224) -> list[np.ndarray]:
     from envs import replay
 
     k, task = ep.model.frameskip, ep.task
-    env = task.make_env()
     if ep.mode == "mpc":
         moves = ep.plans["executed"].astype(np.float64)
         sim = replay(task.env_id, ep.start[None], moves[None], **task.env_kwargs)[0]
         replans = ep.plans["replans"]
         seg = len(moves) // len(replans)  # env steps executed per re-plan
+        trails = [_model_states(ep, sim[r * seg], p[~np.isnan(p).any(-1)])
+                  for r, p in enumerate(replans)]  # each re-plan's model rollout
         out = []
         for t in range(len(sim)):
             r = min(t // seg, len(replans) - 1)
-            plan = replans[r][~np.isnan(replans[r]).any(-1)]
-            trail = _model_states(ep, sim[r * seg], plan)
+            trail = trails[r]
             caption = f"{ep.planner} MPC  t={t}/{len(moves)}  re-plan {r + 1}/{len(replans)}"
             out.append(_panel_pair(draw(task, sim[t], ep.goal, size, sim[: t + 1]),
                                    draw(task, sim[r * seg], ep.goal, size, trail),
@@ -144,7 +144,9 @@ def frames(ep: Episode, size: int = 224) -> list[np.ndarray]:
     moves = plan.reshape(len(plan) * k, -1).astype(np.float64)
     sim = replay(task.env_id, ep.start[None], moves[None], **task.env_kwargs)[0]
     model = _model_states(ep, ep.start, plan)
+    env = task.make_env()
     agree = env.is_success(sim[::k], model)
+    env.close()
     diverged = int(np.argmin(agree)) * k if not agree.all() else None
     out = []
     for t in range(len(sim)):
@@ -163,7 +165,6 @@ def frames(ep: Episode, size: int = 224) -> list[np.ndarray]:
                                    draw(task, ep.start, ep.goal, size, path),
                                    f"GRASP virtual states, snapshot {r + 1}/{len(trail)}",
                                    False))
-    env.close()
     return out
 
 

@@ -111,16 +111,16 @@ def prepare(opts: SweepOptions) -> Prepared:
             raise UserError(f"unknown planner {p!r}; expected some of {', '.join(REGISTRY)}")
     if opts.problem_split not in ("evaluation", "tuning"):
         raise UserError(f"--split must be evaluation or tuning (got {opts.problem_split!r})")
-    checks = [("episodes", opts.episodes > 0), ("threads", opts.threads > 0),
-              ("execute", opts.execute > 0), ("snapshots", opts.snapshots > 0),
-              ("problem-offset", opts.problem_offset >= 0),
-              ("batch-size", opts.batch_size is None or opts.batch_size > 0),
-              ("replan-budget", 0 < opts.replan_budget <= 1)]
-    for name, ok in checks:
+    checks = [("episodes", opts.episodes > 0, "positive"),
+              ("threads", opts.threads > 0, "positive"),
+              ("execute", opts.execute > 0, "positive"),
+              ("snapshots", opts.snapshots > 0, "positive"),
+              ("problem-offset", opts.problem_offset >= 0, ">= 0"),
+              ("batch-size", opts.batch_size is None or opts.batch_size > 0, "positive"),
+              ("replan-budget", 0 < opts.replan_budget <= 1, "in (0, 1]")]
+    for name, ok, bound in checks:
         if not ok:
             value = getattr(opts, name.replace("-", "_"))
-            bound = "in (0, 1]" if name == "replan-budget" else \
-                ">= 0" if name == "problem-offset" else "positive"
             raise UserError(f"--{name} must be {bound} (got {value})")
     split = SPLITS[opts.problem_split]
     if opts.problem_offset + opts.episodes > split.stop - split.start:

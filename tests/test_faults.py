@@ -118,20 +118,8 @@ def _env(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def tiny_ckpt(tmp_path_factory) -> Path:
-    """A tiny Push-T world model trained in seconds (as tests/bench/conftest.py does)."""
-    from grasp_bench.data import collect
-    from grasp_bench.models.recipes import arch_for, train_checkpoint
-    from grasp_bench.models.train import TrainConfig
-    from grasp_bench.tasks import get_task
-
-    task = get_task("pusht")
-    train = collect(task, episodes=4, steps=90, workers=1)
-    val = collect(task, episodes=2, steps=90, split="validation", workers=1)
-    out = tmp_path_factory.mktemp("faults-ckpt") / "tiny.pt"
-    train_checkpoint(task, train, val, arch_for(task, hidden=16, layers=1),
-                     TrainConfig(epochs=1, rollout_steps=1), out)
-    return out
+def tiny_ckpt(tiny_checkpoint) -> Path:
+    return tiny_checkpoint
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any
 
 import pandas as pd
 
@@ -33,9 +33,10 @@ def _file_mode() -> int:
     return 0o666 & ~umask
 
 
-def _atomic_write(path: str | os.PathLike[str], write: Callable[[TextIO], None],
-                  newline: str | None = None) -> Path:
-    """Write a text file atomically: temp file in the same directory, fsync, ``os.replace``.
+def _atomic_write(path: str | os.PathLike[str], write: Callable[[IO], None],
+                  newline: str | None = None, binary: bool = False) -> Path:
+    """Write a file atomically: temp file in the same directory, fsync, ``os.replace``
+    (UTF-8 text, or bytes with ``binary``).
 
     On any error the temp file is removed and an existing ``path`` is left untouched.
     """
@@ -44,7 +45,9 @@ def _atomic_write(path: str | os.PathLike[str], write: Callable[[TextIO], None],
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         os.chmod(tmp, _file_mode())
-        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as fh:
+        opened = os.fdopen(fd, "wb") if binary else \
+            os.fdopen(fd, "w", encoding="utf-8", newline=newline)
+        with opened as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
@@ -71,26 +74,11 @@ def write_json_atomic(obj: Any, path: str | os.PathLike[str]) -> Path:
         path, lambda fh: fh.write(json.dumps(obj, indent=2, default=str) + "\n"))
 
 
-
-
 def write_npz_atomic(arrays: dict, path: str | os.PathLike[str]) -> Path:
     """Write ``arrays`` as a compressed ``.npz`` atomically (same rules as the text files)."""
     import numpy as np
 
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        os.chmod(tmp, _file_mode())
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return _atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays), binary=True)
 
 
 def as_nullable_bool(series: pd.Series) -> pd.Series:

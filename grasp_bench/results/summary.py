@@ -147,11 +147,10 @@ def solved_within(episodes: pd.DataFrame, metric: str,
         column per budget named like ``"<=1s"``.
     """
     curve = anytime_curve(episodes, metric)
-    cells = summarize(episodes)
-    cells = cells[cells[f"{metric}_n"] > 0]
+    measured = episodes[as_nullable_bool(episodes[success_column(metric)]).notna()]
+    cells = sort_cells(measured[list(CELL_KEYS)].drop_duplicates())
     rows = []
-    for cell in cells.itertuples(index=False):
-        key = {c: getattr(cell, c) for c in CELL_KEYS}
+    for key in cells.to_dict("records"):
         mine = curve
         for c, v in key.items():
             mine = mine[mine[c] == v]
