@@ -20,6 +20,7 @@ MPC, the executed env actions ``(n, H, 2)`` and every re-plan ``(n, R, T, A)``
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,8 +64,8 @@ def load_episode(run_dir: Path, planner: str, horizon: int, episode: int) -> Epi
     if not path.is_file():
         raise UserError(f"{path} not found: the cell has not finished, or the run was made "
                         "before runs kept their plans")
-    prep = prepare(opts)
-    check_same_model(run_dir, prep)
+    prep = prepare(dataclasses.replace(opts, tuned=None))  # the plans are kept: no configs
+    check_same_model(run_dir, prep, tuned=False)
     problems = load_or_generate(prep.task, horizon, opts.episodes, split=opts.problem_split,
                                 offset=opts.problem_offset)
     with np.load(path) as f:

@@ -22,6 +22,7 @@ from grasp_bench.results import (
     format_cell,
     load_run,
     markdown_table,
+    percent_ci,
     planner_order,
     summarize,
     summary_markdown,
@@ -284,3 +285,43 @@ def write_report(run_dir: str | os.PathLike[str], paper: bool = False) -> str:
     text = "\n".join(parts)
     write_text_atomic(text, run / "summary.md")
     return text
+
+
+def run_label(meta: dict) -> str:
+    """'tuned' or 'default': which configs a run used (from its meta.json)."""
+    extra = meta.get("extra", {}) if isinstance(meta.get("extra"), dict) else {}
+    return "tuned" if extra.get("tuned") else "default"
+
+
+def comparison_markdown(run_a: str | os.PathLike[str], run_b: str | os.PathLike[str]) -> str:
+    """Two runs side by side, cell by cell (env, mode, H, planner): every metric's rate
+    with its 95% Wilson interval, one column per run, labelled by the configs it used
+    (the directory names when both used the same)."""
+    runs = [Path(run_a), Path(run_b)]
+    loaded = [load_run(r) for r in runs]
+    labels = [run_label(meta) for _, _, meta in loaded]
+    if labels[0] == labels[1]:
+        labels = [r.name for r in runs]
+    sums = [summarize(episodes).set_index(["env", "mode", "horizon", "planner"])
+            for episodes, _, _ in loaded]
+    keys = [k for k in sums[0].index if k in sums[1].index]
+    if not keys:
+        raise UserError(f"{runs[0]} and {runs[1]} share no cell (env, mode, H, planner)")
+    parts = [f"# {labels[0]} vs {labels[1]}", "",
+             "success % [95% Wilson interval] per cell; " + "; ".join(
+                 f"{lab}: {r}" for lab, r in zip(labels, runs, strict=True)), ""]
+    for mode in dict.fromkeys(k[1] for k in keys):
+        rows = []
+        for env, m, h, planner in keys:
+            if m != mode:
+                continue
+            row = {"env": env, "H": h, "planner": planner}
+            for metric in MODE_METRICS[mode]:
+                for lab, s in zip(labels, sums, strict=True):
+                    r = s.loc[(env, m, h, planner)]
+                    row[f"{metric}: {lab}"] = percent_ci(r[f"{metric}_rate"],
+                                                         r[f"{metric}_ci_low"],
+                                                         r[f"{metric}_ci_high"])
+            rows.append(row)
+        parts += [f"## {mode} loop", "", markdown_table(pd.DataFrame(rows)), ""]
+    return "\n".join(parts)

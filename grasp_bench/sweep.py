@@ -75,6 +75,7 @@ class SweepOptions:
     objective: str = "task"  # the goal metric, see grasp_bench.objective
     model: str = "learned"  # or "simulator": the ceiling
     threads: int = DEFAULT_THREADS  # torch CPU threads
+    tuned: str | None = None  # tuned-config file, "shipped" for the env's and model's own
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -92,6 +93,14 @@ class Prepared:
     checkpoint: Path
     device: torch.device
     overrides: dict = field(default_factory=dict)
+    #: (planner, H) -> its tuned-file entry's config, the H it was tuned at, its source
+    tuned: dict = field(default_factory=dict)
+    tuned_file: Path | None = None
+
+    def cell_overrides(self, planner: str, horizon: int) -> dict:
+        """The cell's config changes: its tuned config, then ``--set`` (which wins)."""
+        tuned = self.tuned.get((planner, horizon))
+        return {**(tuned[0] if tuned else {}), **self.overrides.get(planner, {})}
 
 
 def prepare(opts: SweepOptions) -> Prepared:
@@ -170,7 +179,60 @@ def prepare(opts: SweepOptions) -> Prepared:
                 f"horizon {h} is not a positive multiple of the model's frameskip "
                 f"{model.frameskip} (try {max(1, round(h / model.frameskip)) * model.frameskip})"
             )
-    return Prepared(opts, task, model, manifest, ckpt, device, overrides)
+    prep = Prepared(opts, task, model, manifest, ckpt, device, overrides)
+    if opts.tuned is not None:
+        _resolve_tuned(prep)
+    return prep
+
+
+def _resolve_tuned(prep: Prepared) -> None:
+    """Fill ``prep.tuned`` from the tuned file (nearest tuned H when the exact one is
+    missing); every config is checked to build."""
+    from grasp_bench.tuning.tuned import load_tuned, lookup, model_kind, shipped_path
+
+    opts = prep.options
+    path = shipped_path(prep.task, model_kind(prep.manifest)) if opts.tuned == "shipped" \
+        else Path(opts.tuned)
+    data = load_tuned(path)
+    if data.get("env") != prep.task.tag or data.get("model_sha256") != prep.manifest["sha256"]:
+        raise UserError(f"{path} was tuned for {data.get('env')} with model sha256 "
+                        f"{str(data.get('model_sha256'))[:12]}, not this run's {prep.task.tag} "
+                        f"({prep.manifest['sha256'][:12]})")
+    for p in opts.planners:
+        for h in opts.horizons:
+            found = lookup(data, p, h)
+            if found is None:
+                raise UserError(f"{path} has no tuned config for {p}; tune it "
+                                f"(`grasp-bench tune --planners {p}`) or drop it")
+            config, at = found
+            apply_overrides(p, {**config, **prep.overrides.get(p, {})})
+            prep.tuned[(p, h)] = (config, at, data["entries"][p][str(at)]["source"])
+    prep.tuned_file = path
+
+
+def tuned_meta(prep: Prepared) -> dict | None:
+    """What meta.json records of the tuned configs a run used."""
+    from grasp_bench.tuning.tuned import file_sha256
+
+    if prep.tuned_file is None:
+        return None
+    path = prep.tuned_file
+    shown = path.resolve().relative_to(REPO_ROOT) if path.resolve().is_relative_to(REPO_ROOT) \
+        else Path(path.name)
+    return {"file": str(shown), "sha256": file_sha256(path),
+            "cells": {f"{p}-H{h}": {"tuned_at": at, "source": src, "config": config}
+                      for (p, h), (config, at, src) in prep.tuned.items()}}
+
+
+def cell_context(prep: Prepared) -> CellContext:
+    """What every cell of the run shares (model, device, seed, goal metric)."""
+    opts = prep.options
+    return CellContext(
+        task=prep.task, model=prep.model,
+        model_info={"name": prep.checkpoint.stem, "sha256": prep.manifest["sha256"]},
+        device=prep.device, seed=opts.seed, objective=opts.objective, threads=opts.threads,
+        goal_weights=goal_weights(prep.task, prep.model, opts.objective, prep.device),
+    )
 
 
 def new_run_dir(name: str, out: Path | None) -> Path:
@@ -237,8 +299,9 @@ def options_of_run(run_dir: Path) -> SweepOptions:
     return SweepOptions(**values)
 
 
-def check_same_model(run_dir: Path, prep: Prepared) -> None:
-    """Resuming or rendering a run needs the model and package version it was made with."""
+def check_same_model(run_dir: Path, prep: Prepared, *, tuned: bool = True) -> None:
+    """Resuming or rendering a run needs the model and package version it was made with
+    (and resuming, with ``tuned``, the same tuned configs)."""
     from grasp_bench import __version__
 
     _, _, meta = load_run(run_dir, require_episodes=False)
@@ -246,6 +309,11 @@ def check_same_model(run_dir: Path, prep: Prepared) -> None:
     if sha != prep.manifest["sha256"]:
         raise UserError(f"{run_dir}: its model (sha256 {str(sha)[:12]}) is not the current "
                         f"{prep.checkpoint.name} ({prep.manifest['sha256'][:12]})")
+    was = (meta.get("extra", {}).get("tuned") or {}).get("sha256")
+    now = (tuned_meta(prep) or {}).get("sha256")
+    if tuned and was != now:
+        raise UserError(f"{run_dir}: its tuned configs (sha256 {str(was)[:12]}) are not the "
+                        f"current ones ({str(now)[:12]})")
     version = meta.get("versions", {}).get("grasp-bench")
     if version != __version__:
         raise UserError(f"{run_dir}: made by grasp-bench {version}, this is {__version__}")
@@ -295,15 +363,10 @@ def run_sweep(
             device_name=device_name(prep.device),
             checkpoints={prep.task.tag: prep.manifest["sha256"]},
             extra={"options": opts.to_dict(), "checkpoint": str(prep.checkpoint.name),
-                   "machine": machine_info()},
+                   "machine": machine_info(), "tuned": tuned_meta(prep)},
         )
         write_json_atomic(meta, meta_path)
-    ctx = CellContext(
-        task=prep.task, model=prep.model,
-        model_info={"name": prep.checkpoint.stem, "sha256": prep.manifest["sha256"]},
-        device=prep.device, seed=opts.seed, objective=opts.objective, threads=opts.threads,
-        goal_weights=goal_weights(prep.task, prep.model, opts.objective, prep.device),
-    )
+    ctx = cell_context(prep)
     for tmp in [*run_dir.glob(".*.tmp"), *run_dir.glob("cells/.*.tmp")]:
         tmp.unlink(missing_ok=True)  # left by a killed atomic write
     stats_path = run_dir / "problems.json"
@@ -327,7 +390,7 @@ def run_sweep(
                         stats[str(h)] = problem_stats(prep.task, problems)
                         write_json_atomic(stats, stats_path)
                 tick = on_cell_start(planner, h, len(problems)) if on_cell_start else None
-                over = prep.overrides.get(planner, {})
+                over = prep.cell_overrides(planner, h)
                 if opts.mode == "mpc":
                     cell = run_mpc_cell(ctx, problems, planner, over, execute=opts.execute,
                                         replan_budget=opts.replan_budget,

@@ -23,19 +23,68 @@ from grasp_bench.errors import UserError
 # -- planners and speed ---------------------------------------------------------------------
 @app.command()
 @user_errors
-def planners() -> None:
+def planners(
+    tuned: Annotated[bool, typer.Option(
+        help="Print the shipped tuned configs instead (results/reference/tuned/).")] = False,
+    tuned_file: Annotated[Path | None, typer.Option(
+        help="Print the tuned configs of this file instead.")] = None,
+) -> None:
     """List the planners with every config field, its default and where it comes from."""
     from grasp_bench.planners import REGISTRY, describe_registry
 
+    if tuned or tuned_file:
+        _print_tuned(tuned_file)
+        return
     table = Table(title=f"{len(REGISTRY)} planners (override with --set planner.field=value)")
-    for col in ("planner", "field", "type", "default", "source / meaning"):
+    for col in ("planner", "field", "type", "default", "search range", "source / meaning"):
         table.add_column(col, overflow="fold")
     last = None
     for row in describe_registry():
+        space = REGISTRY[row.planner][0].search_space.get(row.field)
         table.add_row(row.planner if row.planner != last else "", row.field, row.type,
-                      str(row.default), row.help)
+                      str(row.default), _range(space), row.help)
         last = row.planner
     console.print(table)
+
+
+def _range(p) -> str:
+    if p is None:
+        return ""
+    if hasattr(p, "values"):
+        return "{" + ",".join(map(str, p.values)) + "}"
+    return f"{p.low:g}..{p.high:g}" + (" log" if p.log else "")
+
+
+def _print_tuned(path: Path | None) -> None:
+    from grasp_bench.tuning.tuned import TUNED_DIR, load_tuned
+
+    files = [path] if path else sorted(TUNED_DIR.glob("*.json"))
+    if not files:
+        raise UserError(f"no tuned configs in {TUNED_DIR}; make them with `grasp-bench tune`")
+    for f in files:
+        data = load_tuned(f)
+        table = Table(title=f"{f.name}: {data['env']}, model {data['model']} "
+                            f"({data['model_sha256'][:12]}); rates under the model on fresh "
+                            "tuning problems")
+        for col in ("planner", "H", "uses", "config", "default", "tuned", "trials",
+                    "planner-s"):
+            table.add_column(col, overflow="fold")
+        for planner, by_h in data["entries"].items():
+            for h, e in by_h.items():
+                config = "\n".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                                   for k, v in e["config"].items()) or "(defaults)"
+                table.add_row(planner, h, e.get("source", "?"), config,
+                              _rate(e.get("default_fresh")),
+                              _rate(e.get("best_tuned", {}).get("fresh")),
+                              str(e.get("trials", "?")), f"{e.get('planner_seconds', 0):.0f}")
+        console.print(table)
+
+
+def _rate(s: dict | None) -> str:
+    if not s:
+        return "-"
+    lo, hi = s["ci_model"]
+    return f"{s['successes_model']}/{s['n']} [{lo:.0%}, {hi:.0%}]"
 
 
 @app.command()

@@ -63,6 +63,11 @@ CheckpointOpt = Annotated[
 SplitOpt = Annotated[
     str, typer.Option(help="Problem seeds: evaluation, or tuning for hyperparameter search.")
 ]
+TunedOpt = Annotated[bool, typer.Option(
+    help="Use the shipped tuned configs (results/reference/tuned/<env>-<model>.json), per H, "
+         "the nearest tuned H when the exact one is missing; --set still wins.")]
+TunedFileOpt = Annotated[Path | None, typer.Option(
+    help="Use the tuned configs of this file (written by `grasp-bench tune`).")]
 OutOpt = Annotated[
     Path | None, typer.Option(help="Run directory (default: results/runs/<time>-<name>).")
 ]
@@ -80,7 +85,7 @@ def _parse_ints(text: str, what: str) -> tuple[int, ...]:
 
 def _options(env, layout, planners, horizons, episodes, seed, device, batch_size, snapshots,
              overrides, checkpoint, split, offset, mode, execute, replan_budget, objective,
-             model, threads):
+             model, threads, tuned=False, tuned_file=None):
     from grasp_bench.devices import resolve_device
     from grasp_bench.sweep import SweepOptions
 
@@ -94,6 +99,7 @@ def _options(env, layout, planners, horizons, episodes, seed, device, batch_size
         checkpoint=str(checkpoint) if checkpoint else None, problem_split=split,
         problem_offset=offset, mode=mode, execute=execute, replan_budget=replan_budget,
         objective=objective, model=model, threads=threads,
+        tuned=str(tuned_file) if tuned_file else ("shipped" if tuned else None),
     )
 
 
@@ -107,8 +113,16 @@ def _execute(prep, run_dir: Path) -> None:
     console.print(
         f"[bold]{prep.task.tag}[/] {opts.mode} loop, {what} on {prep.device} "
         f"({opts.threads} thread{'s' if opts.threads > 1 else ''}), {opts.episodes} problems "
-        f"per cell, H = {', '.join(map(str, opts.horizons))} -> {run_dir}", highlight=False
+        f"per cell, H = {', '.join(map(str, opts.horizons))} -> {run_dir}"
+        + (f"; tuned configs from {prep.tuned_file}" if prep.tuned_file else ""),
+        highlight=False, soft_wrap=True
     )
+    for (planner, h), (config, at, source) in prep.tuned.items():
+        where = "" if at == h else f" (tuned at H={at}, the nearest)"
+        what = "default kept by tuning" if source == "default" else \
+            ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                      for k, v in config.items())
+        console.print(f"  {planner} H={h}{where}: {what}", highlight=False, soft_wrap=True)
     warning = busy_warning(opts.threads)
     if warning:
         err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
@@ -179,6 +193,8 @@ def run(
     objective: ObjectiveOpt = "task",
     model: ModelOpt = "learned",
     threads: ThreadsOpt = DEFAULT_THREADS,
+    tuned: TunedOpt = False,
+    tuned_file: TunedFileOpt = None,
     out: OutOpt = None,
 ) -> None:
     """Plan a problem set at one horizon with each planner; print and save the table."""
@@ -186,7 +202,7 @@ def run(
 
     opts = _options(env, layout, planners, (horizon,), episodes, seed, device, batch_size,
                     snapshots, overrides, checkpoint, split, problem_offset, mode, execute,
-                    replan_budget, objective, model, threads)
+                    replan_budget, objective, model, threads, tuned, tuned_file)
     prep = prepare(opts)
     _execute(prep, new_run_dir(f"run-{prep.task.tag}-{mode}-H{horizon}", out))
 
@@ -213,6 +229,8 @@ def sweep(
     objective: ObjectiveOpt = "task",
     model: ModelOpt = "learned",
     threads: ThreadsOpt = DEFAULT_THREADS,
+    tuned: TunedOpt = False,
+    tuned_file: TunedFileOpt = None,
     out: OutOpt = None,
     resume: Annotated[
         Path | None, typer.Option(help="Finish an interrupted sweep in this run directory "
@@ -231,7 +249,7 @@ def sweep(
         return
     opts = _options(env, layout, planners, _parse_ints(horizons, "horizons"), episodes, seed,
                     device, batch_size, snapshots, overrides, checkpoint, split, problem_offset,
-                    mode, execute, replan_budget, objective, model, threads)
+                    mode, execute, replan_budget, objective, model, threads, tuned, tuned_file)
     prep = prepare(opts)
     _execute(prep, new_run_dir(f"sweep-{prep.task.tag}-{mode}", out))
 
@@ -241,10 +259,17 @@ def sweep(
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
     paper: Annotated[bool, typer.Option(help="Put the paper's Table 1 beside the run.")] = False,
+    compare: Annotated[Path | None, typer.Option(
+        help="Another run (e.g. the same sweep --tuned): print both side by side, cell by "
+             "cell, instead; nothing is written.")] = None,
 ) -> None:
     """Regenerate a run's tables and plots (summary.csv, summary.md, PNGs)."""
-    from grasp_bench.report import write_report
+    from grasp_bench.report import comparison_markdown, write_report
 
+    if compare is not None:
+        console.print(comparison_markdown(run_dir, compare), markup=False, highlight=False,
+                      soft_wrap=True)
+        return
     md = write_report(run_dir, paper=paper)
     console.print(md, markup=False, highlight=False, soft_wrap=True)  # no hard-wrapped tables
 

@@ -24,6 +24,7 @@ previous plan to CEM's ``init_mu_sigma`` (the mean only; the spread starts afres
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
@@ -39,6 +40,7 @@ from grasp_bench.planners.base import (
     terminal_cost,
     warm_actions,
 )
+from grasp_bench.planners.space import Float, Int, SearchSpace
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,15 @@ class CEMConfig:
     keep_mean_sample: bool = knob(
         True, "first candidate is the current mean (DINO-WM planning/cem.py: action[0] = mu)"
     )
+
+    #: searched by ``grasp-bench tune``: DINO-WM's defaults in the middle; a Push-T search
+    #: found 1000 samples x 20 iterations, top-5, best (issue 9), so the ranges reach it.
+    search_space: ClassVar[SearchSpace] = {
+        "iterations": Int(10, 50, why="default 30; best found 20"),
+        "samples": Int(100, 1000, log=True, why="default 300; best found 1000"),
+        "topk": Int(5, 50, log=True, why="default 30; best found 5 (always <= samples)"),
+        "var_scale": Float(0.25, 2.0, log=True, why="default 1, the action box's half-width"),
+    }
 
     def __post_init__(self):
         positive(self, "iterations", "samples", "topk")

@@ -29,6 +29,7 @@ of the random draw (DINO-WM's GD takes the shifted previous plan as its initial 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
@@ -47,6 +48,7 @@ from grasp_bench.planners.base import (
     terminal_cost,
     warm_actions,
 )
+from grasp_bench.planners.space import Choice, Float, Int, SearchSpace
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,14 @@ class GDConfig:
         "randn", "initial actions: N(0,1) clamped, or zeros (DINO-WM gd.yaml sample_type)",
         ("randn", "zero"),
     )
+
+    #: searched by ``grasp-bench tune`` (Adam kept: the paper's GD and GRASP's sync use it).
+    search_space: ClassVar[SearchSpace] = {
+        "iterations": Int(250, 2000, log=True, why="default 1000, 4x below, 2x above"),
+        "lr": Float(0.005, 0.3, log=True, why="default 0.05, a decade below, 6x above"),
+        "action_noise": Float(0.0, 0.01, why="default 0.003 (DINO-WM), up to 3x"),
+        "init": Choice(("randn", "zero"), why="DINO-WM's two sample types"),
+    }
 
     def __post_init__(self):
         positive(self, "iterations", "lr")

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
@@ -51,6 +52,7 @@ from grasp_bench.planners.base import (
     warm_actions,
 )
 from grasp_bench.planners.cem import evaluate_candidates
+from grasp_bench.planners.space import Float, Int, SearchSpace
 
 _P = "Pinneri et al. 2020"
 
@@ -67,6 +69,15 @@ class ICEMConfig:
     alpha: float = knob(0.1, f"momentum of mean and std ({_P}; mbrl-lib alpha: 0.1)")
     init_std: float = knob(0.5, "initial std ((ub-lb)/4 as mbrl-lib's initial_var)")
     add_mean_last: bool = knob(True, f"add the mean to the last population ({_P})")
+
+    #: searched by ``grasp-bench tune``; the budget ranges match CEM's.
+    search_space: ClassVar[SearchSpace] = {
+        "iterations": Int(10, 50, why="default 30, as CEM"),
+        "population": Int(100, 1000, log=True, why="default 300, as CEM"),
+        "elite_ratio": Float(0.02, 0.3, log=True, why="default 0.1 (mbrl-lib)"),
+        "noise_beta": Float(0.0, 3.0, why="Pinneri et al. 2020 use 0-4; default 2"),
+        "init_std": Float(0.2, 1.0, log=True, why="default 0.5, up to the box half-width"),
+    }
 
     def __post_init__(self):
         positive(self, "iterations", "population", "elite_ratio", "decay")

@@ -42,6 +42,7 @@ multipliers afresh.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
@@ -60,6 +61,7 @@ from grasp_bench.planners.base import (
     terminal_cost,
     warm_actions,
 )
+from grasp_bench.planners.space import Choice, Float, Int, SearchSpace
 
 _CFG = "latco config.yaml latco_first_order"
 _AGENT = "latco planning_agent.py"
@@ -87,6 +89,16 @@ class LatCoConfig:
     init_std: float = knob(
         1.0, "std of the N(0,1) init (latco_gd.py: 1); with init=line, noise on the states"
     )
+
+    #: searched by ``grasp-bench tune``; LatCo's own config sets dyn_loss_scale 1e4 against
+    #: a reward, so the weight of the dynamics term is searched over two decades.
+    search_space: ClassVar[SearchSpace] = {
+        "iterations": Int(1000, 8000, log=True, why="default 5000 (LatCo), 5x below"),
+        "lr": Float(0.005, 0.2, log=True, why="default 0.05 (LatCo gd_lr)"),
+        "dyn_loss_scale": Float(0.1, 10.0, log=True, why="default 1 (LatCo agent default)"),
+        "lambda_lr": Float(0.1, 5.0, log=True, why="default 1.5 (LatCo lam_lr)"),
+        "init": Choice(("normal", "line"), why="LatCo's N(0,1), or the line z0 -> g"),
+    }
 
     def __post_init__(self):
         positive(self, "iterations", "lr", "multiplier_every")

@@ -31,6 +31,7 @@ sequence.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
@@ -47,6 +48,7 @@ from grasp_bench.planners.base import (
     warm_actions,
 )
 from grasp_bench.planners.cem import evaluate_candidates
+from grasp_bench.planners.space import Float, Int, SearchSpace
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,14 @@ class MPPIConfig:
         False, "add lambda * U^T Sigma^-1 eps (Williams et al. 2017; pytorch_mppi: on); off: "
         "the shared objective has no control cost"
     )
+
+    #: searched by ``grasp-bench tune``; the budget ranges match CEM's.
+    search_space: ClassVar[SearchSpace] = {
+        "iterations": Int(10, 50, why="default 30, as CEM"),
+        "samples": Int(100, 1000, log=True, why="default 300, as CEM"),
+        "temperature": Float(0.01, 10.0, log=True, why="default 1 (pytorch_mppi), 2 decades"),
+        "noise_sigma": Float(0.1, 1.0, log=True, why="default 0.5, up to the box half-width"),
+    }
 
     def __post_init__(self):
         positive(self, "iterations", "samples", "temperature", "noise_sigma")

@@ -49,8 +49,12 @@ def register(name: str, config_cls: type) -> Callable[[type], type]:
     def deco(planner_cls: type) -> type:
         if not (dataclasses.is_dataclass(config_cls) and config_cls.__dataclass_params__.frozen):
             raise TypeError(f"{config_cls.__name__} must be a frozen dataclass")
-        if "iterations" not in {f.name for f in dataclasses.fields(config_cls)}:
+        names = {f.name for f in dataclasses.fields(config_cls)}
+        if "iterations" not in names:
             raise TypeError(f"{config_cls.__name__} needs an 'iterations' field")
+        stray = set(getattr(config_cls, "search_space", {})) - names
+        if stray:
+            raise TypeError(f"{config_cls.__name__}.search_space names no field: {stray}")
         if name in REGISTRY and REGISTRY[name][1] is not planner_cls:
             raise ValueError(f"planner name {name!r} registered twice")
         planner_cls.name = name

@@ -83,6 +83,12 @@ def _git(args: Sequence[str], cwd: Path) -> str | None:
     return done.stdout
 
 
+def git_sha() -> str:
+    """HEAD of the repository holding this file, or ``"unknown"``."""
+    sha = _git(["rev-parse", "HEAD"], Path(__file__).resolve().parent)
+    return sha.strip() if sha else "unknown"
+
+
 def _package_version(name: str) -> str:
     """Installed version of a distribution, or 'not installed'."""
     try:

@@ -1,0 +1,107 @@
+"""``grasp-bench tune``: search every planner's hyperparameters per env and horizon."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from grasp_bench.cli.common import (
+    DeviceOpt,
+    EnvOpt,
+    LayoutOpt,
+    ThreadsOpt,
+    app,
+    console,
+    err_console,
+    progress_bar,
+    user_errors,
+)
+from grasp_bench.defaults import DEFAULT_THREADS
+
+
+@app.command()
+@user_errors
+def tune(
+    env: EnvOpt = "pusht",
+    layout: LayoutOpt = None,
+    horizons: Annotated[str, typer.Option(help="Comma-separated horizons.")] = "40,60,80",
+    planners: Annotated[str, typer.Option(help="Comma-separated planners.")] =
+        "cem,gd,latco,grasp",
+    trials: Annotated[int, typer.Option(
+        help="Trials per (planner, H), the default config's included: equal for every "
+             "planner.")] = 30,
+    problems: Annotated[int, typer.Option(
+        help="Tuning problems per trial; as many fresh ones confirm the best configs.")] = 20,
+    time_cap: Annotated[float, typer.Option(
+        help="Planning-time cap per trial, as a multiple of the default config's time: the "
+             "plan judged is the last one within it.")] = 3.0,
+    rescore: Annotated[int, typer.Option(
+        help="Best distinct configs confirmed on fresh problems with a second seed.")] = 3,
+    seed: Annotated[int, typer.Option(help="TPE sampler and planner seed.")] = 0,
+    fixed: Annotated[list[str] | None, typer.Option(
+        "--set", help="Hold a field fixed: planner.field=value (repeatable).")] = None,
+    device: DeviceOpt = "auto",
+    threads: ThreadsOpt = DEFAULT_THREADS,
+    objective: Annotated[str, typer.Option(help="Goal cost: task or latent.")] = "task",
+    checkpoint: Annotated[Path | None, typer.Option(
+        help="World-model checkpoint (default: the shipped one).")] = None,
+    storage: Annotated[Path | None, typer.Option(
+        help="Optuna SQLite file (default: results/tuning/<env>-<model>.db).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Tuned-config file to add entries to (default: results/tuning/<env>-<model>"
+             ".json; the shipped ones are in results/reference/tuned/).")] = None,
+    resume: Annotated[bool, typer.Option(
+        help="Finish the studies already in --storage (a killed trial is run again).")] = False,
+) -> None:
+    """Tune planners on the tuning split with Optuna (TPE); write the winners.
+
+    Per (planner, H): TRIALS trials (the first is the default config) on PROBLEMS tuning
+    problems, scored by success under the world model, then transfer, then time; the
+    RESCORE best are scored again on fresh tuning problems with another seed, and the best
+    on average replaces the default only if it beats the default beyond its 95% Wilson
+    interval on those fresh problems.
+    """
+    from grasp_bench.cli.info import _rate
+    from grasp_bench.cli.runs import _parse_ints
+    from grasp_bench.devices import resolve_device
+    from grasp_bench.tuning.run import TuneOptions, default_paths, prepare_tuning, run_tuning
+
+    opts = TuneOptions(
+        env=env, layout=layout, planners=tuple(p.strip() for p in planners.split(",")
+                                               if p.strip()),
+        horizons=_parse_ints(horizons, "horizons"), trials=trials, problems=problems,
+        seed=seed, time_cap=time_cap, rescore=rescore, fixed=tuple(fixed or ()),
+        device=resolve_device(device).type, threads=threads, objective=objective,
+        checkpoint=str(checkpoint) if checkpoint else None)
+    prep, specs = prepare_tuning(opts)
+    default_db, default_out = default_paths(prep)
+    storage, out = storage or default_db, out or default_out
+    console.print(f"[bold]tune {prep.task.tag}[/] with {prep.checkpoint.name} on {prep.device} "
+                  f"({threads} thread{'s' if threads > 1 else ''}): {len(specs)} studies x "
+                  f"{trials} trials x {problems} problems -> {storage}, {out}", highlight=False)
+    with progress_bar() as bar:
+
+        def start(spec):
+            t = bar.add_task(f"{spec.planner:>6} H={spec.horizon}", total=spec.trials)
+            return lambda done, total: bar.update(t, completed=done)
+
+        try:
+            entries = run_tuning(prep, specs, storage, out, resume=resume, on_study_start=start)
+        except KeyboardInterrupt:
+            bar.stop()
+            err_console.print(f"interrupted: finished trials are in {storage}; add --resume "
+                              "to the same command to finish", highlight=False, soft_wrap=True)
+            raise typer.Exit(130) from None
+    table = Table(title=f"Tuned on {problems} tuning problems; confirmed on {problems} fresh")
+    for col in ("planner", "H", "kept", "default (fresh)", "best tuned (fresh)", "planner-s"):
+        table.add_column(col)
+    for spec, e in zip(specs, entries, strict=True):
+        table.add_row(spec.planner, str(spec.horizon), e["source"], _rate(e["default_fresh"]),
+                      _rate(e["best_tuned"]["fresh"]), f"{e['planner_seconds']:.0f}")
+    console.print(table)
+    console.print(f"tuned configs in {out}; use them with `grasp-bench run --tuned-file {out}`",
+                  soft_wrap=True, highlight=False)
+
