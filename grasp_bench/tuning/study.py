@@ -101,6 +101,8 @@ def _open_study(spec: StudySpec, storage, protocol: dict, resume: bool):
     elif study.user_attrs.get("protocol") != protocol:
         raise UserError(f"study {spec.name} was made with other settings "
                         f"({study.user_attrs.get('protocol')}); use them or another --storage")
+    else:  # resumed: a sampler seeded as before would draw the first session's configs again
+        study.sampler = optuna.samplers.TPESampler(seed=spec.seed + len(study.trials))
     return study
 
 
@@ -218,7 +220,7 @@ def _confirm(ctx: CellContext, spec: StudySpec, study, trials, fixed: dict,
                        for t in [default, *best]],
         "trials": len(trials),
         "failed_trials": sum(t.state.name == "FAIL" for t in study.trials),
-        "planner_seconds": round(spent, 1),
+        "planner_seconds": round(spent, 3),
         "default_time_s": study.user_attrs["default_time_s"],
         "time_cap_s": cap,
         "protocol": protocol,

@@ -1,0 +1,63 @@
+"""Every planner's search space: valid ranges, defaults inside, every sample builds."""
+
+import dataclasses
+
+import optuna
+import pytest
+
+from grasp_bench.planners import REGISTRY, apply_overrides
+from grasp_bench.planners.space import Choice, Float, Int, sample
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+@pytest.mark.parametrize("planner", list(REGISTRY))
+def test_space_names_fields_and_holds_the_defaults(planner):
+    config_cls = REGISTRY[planner][0]
+    space = config_cls.search_space
+    assert space, f"{planner} declares no search space"
+    fields = {f.name for f in dataclasses.fields(config_cls)}
+    defaults = config_cls()
+    for name, p in space.items():
+        assert name in fields
+        assert p.why, f"{planner}.{name}: no source or reason"
+        if isinstance(p, Int | Float):
+            assert p.low < p.high and (not p.log or p.low > 0)
+        assert p.contains(getattr(defaults, name)), f"default {planner}.{name} outside its space"
+
+
+@pytest.mark.parametrize("planner", list(REGISTRY))
+def test_every_sampled_config_constructs(planner):
+    space = REGISTRY[planner][0].search_space
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(200):
+        trial = study.ask()
+        params = sample(space, trial)
+        assert set(params) == set(space)
+        config = apply_overrides(planner, params)  # raises if any value is invalid
+        for name, value in params.items():
+            assert getattr(config, name) == value
+        study.tell(trial, 0.0)
+    # the corners too: every low and every high together
+    for pick in ("low", "high"):
+        corner = {n: (p.values[0] if isinstance(p, Choice) else getattr(p, pick))
+                  for n, p in space.items()}
+        apply_overrides(planner, corner)
+
+
+def test_sample_skips_fixed_fields():
+    space = {"a": Int(1, 5), "b": Float(0.1, 1.0, log=True)}
+    trial = optuna.create_study().ask()
+    assert set(sample(space, trial, {"a": 3})) == {"b"}
+
+
+def test_a_space_naming_no_field_is_refused_at_registration():
+    from grasp_bench.planners.registry import register
+
+    @dataclasses.dataclass(frozen=True)
+    class Bad:
+        iterations: int = 1
+        search_space = {"nope": Int(1, 2)}
+
+    with pytest.raises(TypeError, match="names no field"):
+        register("bad-space", Bad)(type("P", (), {}))
