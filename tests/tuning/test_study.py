@@ -46,7 +46,8 @@ def test_a_clearly_better_config_replaces_the_default(ctx, monkeypatch):
     scripted = Scripted(lambda o: 10 if o["lr"] > 0.1 else 1)
     entry, _ = run(ctx, scripted, monkeypatch)
     assert entry["source"] == "tuned" and entry["config"]["lr"] > 0.1
-    assert entry["fresh"]["successes_model"] == 10 and entry["default_fresh"]["successes_model"] == 1
+    assert entry["fresh"]["successes_model"] == 10
+    assert entry["default_fresh"]["successes_model"] == 1
     assert entry["trials"] == 12 and len(entry["candidates"]) == 4  # default + 3 best
 
 
