@@ -14,7 +14,7 @@ never informs a planner.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -146,11 +146,14 @@ def run_cell(
     batch_size: int | None = None,
     snapshots: int = 16,
     progress: Callable[[int], None] | None = None,
+    batches: Collection[int] | None = None,
 ) -> CellResult:
     """Plan every problem open-loop with one planner and judge every snapshot.
 
     The planner of batch ``b`` is seeded with ``torch.Generator(device).manual_seed(seed + b)``.
-    ``progress(n)`` reports the number of episodes planned and judged so far.
+    ``progress(n)`` reports the number of episodes planned and judged so far.  With
+    ``batches`` only those batches run (the rest of the cell is another worker's): their
+    rows and plans are exactly those of the whole cell's run.
     """
     planner = make_planner(planner_name, overrides)
     task, model, device = ctx.task, ctx.model, ctx.device
@@ -163,6 +166,8 @@ def run_cell(
     warm_up(ctx, planner_name, overrides, starts[:bs], goals[:bs], T)
     rows, snap_rows, finals, trails = [], [], [], []
     for b, lo in enumerate(range(0, n, bs)):
+        if batches is not None and b not in batches:
+            continue  # another worker's share (see grasp_bench.distributed)
         sl = slice(lo, min(lo + bs, n))
         m = sl.stop - sl.start
         with torch.no_grad():

@@ -24,7 +24,7 @@ outside it).  Re-plan budgets are rounded to a multiple of the planner's natural
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import numpy as np
 import pandas as pd
@@ -60,11 +60,12 @@ def run_mpc_cell(
     replan_budget: float = DEFAULT_REPLAN_BUDGET,
     batch_size: int | None = None,
     progress: Callable[[int], None] | None = None,
+    batches: Collection[int] | None = None,
 ) -> CellResult:
     """Run every problem closed-loop with one planner (see the module docstring).
 
     The planner of batch ``b`` is seeded with ``manual_seed(seed + b)``; one generator
-    serves all of its re-plans.
+    serves all of its re-plans.  With ``batches`` only those batches run.
     """
     first = make_planner(planner_name, overrides)
     its = replan_iterations(first.config.iterations, replan_budget, first.snapshot_period)
@@ -79,6 +80,8 @@ def run_mpc_cell(
     rows, snap_rows, executed, replans = [], [], [], []
     judge_env = task.make_env()
     for b, lo in enumerate(range(0, n, bs)):
+        if batches is not None and b not in batches:
+            continue  # another worker's share (see grasp_bench.distributed)
         sl = slice(lo, min(lo + bs, n))
         m = sl.stop - sl.start
         envs = [task.make_env() for _ in range(m)]

@@ -23,12 +23,12 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from grasp_bench.bench import CellContext, run_cell
+from grasp_bench.bench import CellContext
+from grasp_bench.cells import plan_cell
 from grasp_bench.defaults import DEFAULT_REPLAN_BUDGET, DEFAULT_THREADS
 from grasp_bench.devices import device_name, resolve_device
 from grasp_bench.errors import UserError
 from grasp_bench.models.checkpoint import load_checkpoint
-from grasp_bench.mpc import run_mpc_cell
 from grasp_bench.objective import OBJECTIVES, goal_weights
 from grasp_bench.planners import apply_overrides, parse_overrides
 from grasp_bench.problems import load_or_generate, problem_stats
@@ -346,10 +346,14 @@ def run_sweep(
     *,
     on_cell_start: Callable[[str, int, int], Callable[[int], None]] | None = None,
     on_cell_done: Callable[[pd.DataFrame], None] | None = None,
+    ray: str | None = None,
 ) -> pd.DataFrame:
     """Run every missing cell of the sweep into ``run_dir``; returns the summary frame.
 
-    ``on_cell_start(planner, H, episodes)`` may return a progress callback for the cell.
+    With ``ray`` (``"local"`` for a cluster on this machine's cores, or a cluster address)
+    the cells' batches run as Ray tasks (:mod:`grasp_bench.distributed`); the cells are
+    written here all the same, so results, files and resume do not depend on where they
+    ran.  ``on_cell_start(planner, H, episodes)`` may return a progress callback for the cell.
     ``meta.json`` records the machine (CPU, threads, load before the first and after the
     last cell of each session) next to the options.
     """
@@ -375,35 +379,40 @@ def run_sweep(
     except (json.JSONDecodeError, UnicodeDecodeError):
         stats = {}  # derived data: recomputed
     stats = stats if isinstance(stats, dict) else {}
+    todo = []  # (planner, H, problems) of every cell not finished yet
+    for h in opts.horizons:
+        problems = None
+        for planner in opts.planners:
+            if cell_done(*cell_paths(run_dir, planner, h)):
+                continue
+            if problems is None:
+                problems = load_or_generate(prep.task, h, opts.episodes,
+                                            split=opts.problem_split, offset=opts.problem_offset)
+                if str(h) not in stats:
+                    stats[str(h)] = problem_stats(prep.task, problems)
+                    write_json_atomic(stats, stats_path)
+            todo.append((planner, h, problems))
+
+    def finished(planner: str, h: int, cell) -> None:
+        ep_path, snap_path = cell_paths(run_dir, planner, h)
+        write_npz_atomic(cell.plans, plans_path(run_dir, planner, h))
+        write_csv_atomic(cell.snapshots, snap_path)
+        write_csv_atomic(cell.episodes, ep_path)  # last: the cell counts as done from here
+        summary = combine(run_dir)
+        if on_cell_done:
+            on_cell_done(summary)
+
     try:
-        for h in opts.horizons:
-            problems = None
-            for planner in opts.planners:
-                ep_path, snap_path = cell_paths(run_dir, planner, h)
-                if cell_done(ep_path, snap_path):
-                    continue
-                if problems is None:
-                    problems = load_or_generate(prep.task, h, opts.episodes,
-                                                split=opts.problem_split,
-                                                offset=opts.problem_offset)
-                    if str(h) not in stats:
-                        stats[str(h)] = problem_stats(prep.task, problems)
-                        write_json_atomic(stats, stats_path)
+        if ray is not None:
+            from grasp_bench.distributed import run_on_ray
+
+            run_on_ray(ctx, prep, todo, finished, address=ray, on_cell_start=on_cell_start)
+        else:
+            for planner, h, problems in todo:
                 tick = on_cell_start(planner, h, len(problems)) if on_cell_start else None
-                over = prep.cell_overrides(planner, h)
-                if opts.mode == "mpc":
-                    cell = run_mpc_cell(ctx, problems, planner, over, execute=opts.execute,
-                                        replan_budget=opts.replan_budget,
-                                        batch_size=opts.batch_size, progress=tick)
-                else:
-                    cell = run_cell(ctx, problems, planner, over, batch_size=opts.batch_size,
-                                    snapshots=opts.snapshots, progress=tick)
-                write_npz_atomic(cell.plans, plans_path(run_dir, planner, h))
-                write_csv_atomic(cell.snapshots, snap_path)
-                write_csv_atomic(cell.episodes, ep_path)
-                summary = combine(run_dir)
-                if on_cell_done:
-                    on_cell_done(summary)
+                cell = plan_cell(ctx, opts, problems, planner, prep.cell_overrides(planner, h),
+                                 progress=tick)
+                finished(planner, h, cell)
     finally:
         if meta_path.exists():
             meta = json.loads(meta_path.read_text())

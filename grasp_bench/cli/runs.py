@@ -103,7 +103,7 @@ def _options(env, layout, planners, horizons, episodes, seed, device, batch_size
     )
 
 
-def _execute(prep, run_dir: Path) -> None:
+def _execute(prep, run_dir: Path, ray: str | None = None) -> None:
     from grasp_bench.results import HEADLINE, busy_warning, paper_table_markdown
     from grasp_bench.sweep import run_sweep
 
@@ -114,7 +114,8 @@ def _execute(prep, run_dir: Path) -> None:
         f"[bold]{prep.task.tag}[/] {opts.mode} loop, {what} on {prep.device} "
         f"({opts.threads} thread{'s' if opts.threads > 1 else ''}), {opts.episodes} problems "
         f"per cell, H = {', '.join(map(str, opts.horizons))} -> {run_dir}"
-        + (f"; tuned configs from {prep.tuned_file}" if prep.tuned_file else ""),
+        + (f"; tuned configs from {prep.tuned_file}" if prep.tuned_file else "")
+        + (f"; Ray cluster {ray}" if ray else ""),
         highlight=False, soft_wrap=True
     )
     for (planner, h), (config, at, source) in prep.tuned.items():
@@ -133,7 +134,7 @@ def _execute(prep, run_dir: Path) -> None:
             return lambda k: bar.update(t, completed=k)
 
         try:
-            summary = run_sweep(prep, run_dir, on_cell_start=start)
+            summary = run_sweep(prep, run_dir, on_cell_start=start, ray=ray)
         except KeyboardInterrupt:
             bar.stop()
             err_console.print(
@@ -236,22 +237,43 @@ def sweep(
         Path | None, typer.Option(help="Finish an interrupted sweep in this run directory "
                                        "(its options are read from its meta.json).")
     ] = None,
+    ray: Annotated[bool, typer.Option(
+        "--ray", help="Run each (planner, H, batch of problems) as a Ray task, on a local "
+                      "cluster of this machine's cores unless --ray-address is given "
+                      "(pip install -e '.[ray]').")] = False,
+    ray_address: Annotated[str | None, typer.Option(
+        help="Ray cluster to use with --ray: auto (the cluster `ray start` joined this "
+             "machine to) or ray://HEAD:10001.")] = None,
 ) -> None:
-    """Run every (planner, H) cell, each saved as soon as it finishes; resumable."""
+    """Run every (planner, H) cell, each saved as soon as it finishes; resumable.
+
+    With --ray, batches of problems (--batch-size) run as Ray tasks and the driver writes
+    the cells exactly as a serial sweep would (same seeds, same files, same resume).
+    """
     from grasp_bench.sweep import check_same_model, new_run_dir, options_of_run, prepare
 
+    if ray_address is not None and not ray:
+        raise UserError("--ray-address needs --ray")
+    cluster = (ray_address or "local") if ray else None
     if resume is not None:
         if not resume.is_dir():
             raise UserError(f"--resume {resume}: no such run directory")
         prep = prepare(options_of_run(resume))
         check_same_model(resume, prep)
-        _execute(prep, resume)
+        _execute(prep, resume, cluster)
         return
     opts = _options(env, layout, planners, _parse_ints(horizons, "horizons"), episodes, seed,
                     device, batch_size, snapshots, overrides, checkpoint, split, problem_offset,
                     mode, execute, replan_budget, objective, model, threads, tuned, tuned_file)
     prep = prepare(opts)
-    _execute(prep, new_run_dir(f"sweep-{prep.task.tag}-{mode}", out))
+    if cluster is not None:
+        if opts.model == "simulator":
+            raise UserError("--ray runs learned models only (the simulator model keeps a "
+                            "local process pool)")
+        from grasp_bench.distributed import connect
+
+        connect(cluster)  # before the run directory: a missing Ray writes nothing
+    _execute(prep, new_run_dir(f"sweep-{prep.task.tag}-{mode}", out), cluster)
 
 
 @app.command()
