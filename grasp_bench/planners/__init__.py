@@ -2,10 +2,18 @@
 and overrides in ``registry``.
 
 Importing this package registers every planner in :data:`REGISTRY`, in the order
-``cem, gd, latco, grasp, mppi, icem``.
+``cem, gd, latco, grasp, mppi, icem``, then GRASP's ablations (``grasp_ablations``).
 """
 
-from grasp_bench.planners import cem, gd, grasp, icem, latco, mppi  # noqa: F401  (registers)
+from grasp_bench.planners import (  # noqa: F401  (registers)
+    cem,
+    gd,
+    grasp,
+    grasp_ablations,
+    icem,
+    latco,
+    mppi,
+)
 from grasp_bench.planners.cem import CEM, CEMConfig
 from grasp_bench.planners.gd import GD, GDConfig
 from grasp_bench.planners.grasp import GRASP, GRASPConfig
@@ -23,7 +31,8 @@ from grasp_bench.planners.registry import (
 )
 
 # Paper order (GRASP Table 1 baselines first, then the extra sampling planners).
-_ORDER = ("cem", "gd", "latco", "grasp", "mppi", "icem")
+_ORDER = ("cem", "gd", "latco", "grasp", "mppi", "icem", "grasp-nosg", "grasp-nonoise",
+          "grasp-nosync", "grasp-nogoal")
 _entries = dict(REGISTRY)
 REGISTRY.clear()
 REGISTRY.update({k: _entries[k] for k in _ORDER if k in _entries})

@@ -112,6 +112,10 @@ class GRASPConfig:
     cem_sync_var_min: float = knob(
         0.01, f"CEM-sync variance floor ({_CEM_SRC} cem_sync_var_min: 0.01)"
     )
+    stop_gradient: bool = knob(
+        True, "detach the model's state input (the paper's sg); false: the states also get "
+        "the gradient through F (the ablation grasp-nosg)"
+    )
 
     #: searched by ``grasp-bench tune``; centred on the defaults above, widened towards the
     #: settings a 40-config Push-T search found best (1500 iterations, syncs every 25
@@ -146,6 +150,7 @@ def relaxed_loss(
     z_goal: torch.Tensor,
     gamma: float,
     weights: torch.Tensor | None = None,
+    stop_gradient: bool = True,
 ) -> torch.Tensor:
     """GRASP's loss, written with autograd: the reference for the closed-form gradient
     that :class:`GRASP` uses (the tests check one against the other).
@@ -157,7 +162,8 @@ def relaxed_loss(
             + gamma * sum_t ||F(sg(s_t), a_t) - g||_W^2
     """
     T = actions.shape[1]
-    pred = model.step(traj[:, :T].detach(), actions)  # sg on the state input
+    states = traj[:, :T].detach() if stop_gradient else traj[:, :T]
+    pred = model.step(states, actions)  # sg on the state input (unless the ablation)
     g = z_goal[:, None, :]
     dyn = (pred[:, :-1] - traj[:, 1:T]).square().sum()
     return (dyn + goal_cost(pred[:, -1], z_goal, weights).sum()
@@ -246,7 +252,8 @@ class GRASP:
             # product).  s_in carries no autograd graph: that IS the stop-gradient, F never
             # sees a state that requires grad.  grad_traj[:, 0] and [:, T] (s_0, g) stay 0.
             with torch.enable_grad():
-                pred = model.step(s_in, actions)  # ONE call for all B*T transitions
+                state_in = s_in if cfg.stop_gradient else s_in.detach().requires_grad_(True)
+                pred = model.step(state_in, actions)  # ONE call for all B*T transitions
             p = pred.detach()
             torch.sub(p, s_next, out=r)
             torch.sub(p, g, out=e)
@@ -254,7 +261,11 @@ class GRASP:
             if W is not None:
                 r_last.mul_(W)
             half_dpred = e.mul_(gamma_w).add_(r)  # (dL/dp) / 2 = r (W on r_last) + gamma W e
-            (ga,) = torch.autograd.grad(pred, actions, grad_outputs=half_dpred)
+            if cfg.stop_gradient:
+                (ga,) = torch.autograd.grad(pred, actions, grad_outputs=half_dpred)
+            else:  # ablation: dL/ds_t also through F's state input (t = 1..T-1)
+                ga, gs = torch.autograd.grad(pred, (actions, state_in), grad_outputs=half_dpred)
+                grad_virt.add_(gs[:, 1:], alpha=2.0)
             torch.mul(ga, 2.0, out=grad_actions)
             opt.step(grad)
             if cfg.noise > 0 and T > 1:  # Langevin-style noise: states only

@@ -94,6 +94,10 @@ FAST: dict[str, dict] = {
     "grasp": {"iterations": 30, "sync_every": 10, "sync_steps": 2},
     "mppi": {"iterations": 5, "samples": 40},
     "icem": {"iterations": 5, "population": 40},
+    "grasp-nosg": {"iterations": 30, "sync_every": 10, "sync_steps": 2},
+    "grasp-nonoise": {"iterations": 30, "sync_every": 10, "sync_steps": 2},
+    "grasp-nosync": {"iterations": 30},
+    "grasp-nogoal": {"iterations": 30, "sync_every": 10, "sync_steps": 2},
 }
 
 

@@ -90,21 +90,24 @@ def test_sync_changes_the_actions_only(model, sync_mode):
     assert (synced.cost < unsynced.cost).all()
 
 
+@pytest.mark.parametrize("stop_gradient", [True, False])
 @pytest.mark.parametrize("weights", [None, torch.tensor([2.0, 0.0, 1.5, 0.5])])
-def test_iterations_match_autograd_loss_and_torch_adam(model, weights):
+def test_iterations_match_autograd_loss_and_torch_adam(model, weights, stop_gradient):
     """The closed-form gradient + FlatAdam equal autograd on relaxed_loss +
     torch.optim.Adam with two parameter groups (noise off, no sync), with plain latent MSE
-    and with a goal metric W (on the goal terms, including the last transition's)."""
+    and with a goal metric W (on the goal terms, including the last transition's), with
+    the stop-gradient and without it (the ablation)."""
     B, N = 3, 40
     z0, g, _ = make_problems(model, B=B)
-    result = run("grasp", {"iterations": N, "sync_every": 0, "noise": 0.0, "gamma": 0.7},
+    result = run("grasp", {"iterations": N, "sync_every": 0, "noise": 0.0, "gamma": 0.7,
+                           "stop_gradient": stop_gradient},
                  model, z0, g, goal_weights=weights)
     states = line_init(z0, g, T).requires_grad_(True)
     actions = torch.zeros(B, T, 4, requires_grad=True)
     opt = torch.optim.Adam([{"params": [states], "lr": 0.1}, {"params": [actions], "lr": 0.005}])
     for _ in range(N):
         traj = torch.cat([z0[:, None], states, g[:, None]], dim=1)
-        loss = relaxed_loss(model, traj, actions, g, 0.7, weights)
+        loss = relaxed_loss(model, traj, actions, g, 0.7, weights, stop_gradient)
         opt.zero_grad()
         loss.backward()
         opt.step()

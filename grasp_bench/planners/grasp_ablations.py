@@ -1,0 +1,75 @@
+"""GRASP's ablations as named planners: each removes one of the ingredients the paper
+argues for (arXiv 2602.00475: the stop-gradient on the model's state input and the noise
+on the states exist because the state gradients of learned latent world models are
+brittle; the sync and the dense goal term carry the actions).  Run them like any
+planner, ``--planners grasp,grasp-nosg,grasp-nonoise,grasp-nosync,grasp-nogoal``.
+
+=================  ==========================================  ======================
+planner            what changes (everything else: GRASP's)     config
+=================  ==========================================  ======================
+``grasp-nosg``     states also get the gradient through F      ``stop_gradient=False``
+``grasp-nonoise``  no Gaussian noise on the states             ``noise=0``
+``grasp-nosync``   no BPTT sync of the actions                 ``sync_every=0``
+``grasp-nogoal``   no dense goal term (the last transition     ``gamma=0``
+                   still ends at the goal)
+=================  ==========================================  ======================
+
+Each is tuned like the others: its search space is GRASP's without the ablated fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from grasp_bench.planners.grasp import GRASP, GRASPConfig
+from grasp_bench.planners.registry import knob, register
+from grasp_bench.planners.space import SearchSpace
+
+__all__ = ["ABLATIONS"]
+
+
+def _without(*names: str) -> SearchSpace:
+    return {k: v for k, v in GRASPConfig.search_space.items() if k not in names}
+
+
+@dataclass(frozen=True)
+class GRASPNoSGConfig(GRASPConfig):
+    stop_gradient: bool = knob(False, "ablation: the states get the gradient through F")
+
+
+@dataclass(frozen=True)
+class GRASPNoNoiseConfig(GRASPConfig):
+    noise: float = knob(0.0, "ablation: no noise on the states")
+    search_space: ClassVar[SearchSpace] = _without("noise")
+
+
+@dataclass(frozen=True)
+class GRASPNoSyncConfig(GRASPConfig):
+    sync_every: int = knob(0, "ablation: no sync")
+    search_space: ClassVar[SearchSpace] = _without("sync_every", "sync_steps", "sync_lr")
+
+
+@dataclass(frozen=True)
+class GRASPNoGoalConfig(GRASPConfig):
+    gamma: float = knob(0.0, "ablation: no dense goal term")
+    search_space: ClassVar[SearchSpace] = _without("gamma")
+
+
+def _ablation(name: str, config_cls: type, doc: str) -> type:
+    def __init__(self, config=None):
+        GRASP.__init__(self, config or config_cls())
+
+    cls = type(config_cls.__name__.removesuffix("Config"), (GRASP,),
+               {"__init__": __init__, "__doc__": doc})
+    return register(name, config_cls)(cls)
+
+
+#: name -> planner class, in the order of the table above
+ABLATIONS = {
+    "grasp-nosg": _ablation("grasp-nosg", GRASPNoSGConfig, "GRASP without the stop-gradient."),
+    "grasp-nonoise": _ablation("grasp-nonoise", GRASPNoNoiseConfig, "GRASP without noise."),
+    "grasp-nosync": _ablation("grasp-nosync", GRASPNoSyncConfig, "GRASP without the sync."),
+    "grasp-nogoal": _ablation("grasp-nogoal", GRASPNoGoalConfig,
+                              "GRASP without the dense goal term."),
+}
