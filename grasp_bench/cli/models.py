@@ -195,6 +195,10 @@ def models(
     directory: Annotated[
         Path | None, typer.Option("--dir", help="Checkpoint directory (default: checkpoints/).")
     ] = None,
+    brittleness: Annotated[bool, typer.Option(
+        help="Also measure how far the state input / the action must move to steer the "
+             "one-step prediction to another in-distribution latent (64 tuning problems; "
+             "see grasp_bench/models/brittleness.py).")] = False,
 ) -> None:
     """List checkpoints with their accuracy (validation errors in physical units) and
     whether their weights match the manifest's sha256 (exit 1 if any does not)."""
@@ -217,6 +221,8 @@ def models(
         bad += status != "ok"
         rows.append((weights, manifest, status))
     _print_models(rows)
+    if brittleness:
+        _print_brittleness([(w, m) for w, m, status in rows if status == "ok"])
     if bad:
         err_console.print(f"{bad} checkpoint(s) are corrupt or missing; rebuild them with "
                           "`make checkpoints`", highlight=False)
@@ -243,3 +249,30 @@ def _print_models(rows) -> None:
             status[0] if status else "ok (just written)",
         )
     console.print(table)
+
+
+def _print_brittleness(rows) -> None:
+    from grasp_bench.models.brittleness import measure
+    from grasp_bench.models.checkpoint import load_checkpoint
+    from grasp_bench.problems import load_or_generate
+    from grasp_bench.tasks import get_task
+
+    table = Table(title="Brittleness of the one-step prediction (medians over in-distribution "
+                        "pairs; tuning problems, H = 40)")
+    for col in ("checkpoint", "pairs", "|dz| / |dF| (p10)", "reached", "|da| / |a'-a|",
+                "reached"):
+        table.add_column(col)
+    for weights, manifest in rows:
+        task = get_task(manifest.get("task", ""), manifest.get("env_kwargs", {}).get("layout"))
+        model, _ = load_checkpoint(weights, env_id=task.env_id)
+        problems = load_or_generate(task, 40, 64, split="tuning")
+        k = model.frameskip
+        b = measure(model, problems.starts, problems.actions[:, :k].reshape(len(problems), -1))
+        table.add_row(weights.name, str(b.pairs),
+                      f"{b.state_ratio_median:.3g} ({b.state_ratio_p10:.3g})",
+                      f"{b.state_reached:.0%}", f"{b.action_ratio_median:.3g}",
+                      f"{b.action_reached:.0%}")
+    console.print(table)
+    console.print("  |dz| / |dF|: state-input change per unit of prediction change (far below "
+                  "1: brittle, a small step off the data steers the prediction)",
+                  highlight=False, soft_wrap=True)
