@@ -36,35 +36,33 @@ class Suggester(Protocol):
 
 
 @dataclass(frozen=True)
-class Int:
-    """An integer in ``[low, high]`` (log-uniform if ``log``)."""
-
-    low: int
-    high: int
-    log: bool = False
-    why: str = ""
-
-    def suggest(self, trial: Suggester, name: str) -> int:
-        return trial.suggest_int(name, self.low, self.high, log=self.log)
-
-    def contains(self, value: Any) -> bool:
-        return isinstance(value, int) and self.low <= value <= self.high
-
-
-@dataclass(frozen=True)
-class Float:
-    """A float in ``[low, high]`` (log-uniform if ``log``, then ``low > 0``)."""
-
+class _Range:
     low: float
     high: float
     log: bool = False
     why: str = ""
 
+    def contains(self, value: Any) -> bool:
+        return isinstance(value, self.kind) and not isinstance(value, bool) \
+            and self.low <= value <= self.high
+
+
+class Int(_Range):
+    """An integer in ``[low, high]`` (log-uniform if ``log``)."""
+
+    kind = int
+
+    def suggest(self, trial: Suggester, name: str) -> int:
+        return trial.suggest_int(name, self.low, self.high, log=self.log)
+
+
+class Float(_Range):
+    """A float in ``[low, high]`` (log-uniform if ``log``, then ``low > 0``)."""
+
+    kind = (int, float)
+
     def suggest(self, trial: Suggester, name: str) -> float:
         return trial.suggest_float(name, self.low, self.high, log=self.log)
-
-    def contains(self, value: Any) -> bool:
-        return isinstance(value, int | float) and self.low <= value <= self.high
 
 
 @dataclass(frozen=True)
