@@ -187,7 +187,9 @@ def prepare(opts: SweepOptions) -> Prepared:
 
 def _resolve_tuned(prep: Prepared) -> None:
     """Fill ``prep.tuned`` from the tuned file (nearest tuned H when the exact one is
-    missing); every config is checked to build."""
+    missing; GRASP's ablations not tuned themselves take tuned GRASP's config without
+    their ablated fields); every config is checked to build."""
+    from grasp_bench.planners.grasp_ablations import ablated_fields
     from grasp_bench.tuning.tuned import load_tuned, lookup, model_kind, shipped_path
 
     opts = prep.options
@@ -199,14 +201,17 @@ def _resolve_tuned(prep: Prepared) -> None:
                         f"{str(data.get('model_sha256'))[:12]}, not this run's {prep.task.tag} "
                         f"({prep.manifest['sha256'][:12]})")
     for p in opts.planners:
+        ablated = ablated_fields(p)
         for h in opts.horizons:
-            found = lookup(data, p, h)
+            found = lookup(data, p, h) or (lookup(data, "grasp", h) if ablated else None)
             if found is None:
                 raise UserError(f"{path} has no tuned config for {p}; tune it "
                                 f"(`grasp-bench tune --planners {p}`) or drop it")
             config, at = found
+            tuned_as = p if p in data["entries"] else "grasp"  # an ablation of tuned GRASP
+            config = {k: v for k, v in config.items() if k not in ablated or tuned_as == p}
             apply_overrides(p, {**config, **prep.overrides.get(p, {})})
-            prep.tuned[(p, h)] = (config, at, data["entries"][p][str(at)]["source"])
+            prep.tuned[(p, h)] = (config, at, data["entries"][tuned_as][str(at)]["source"])
     prep.tuned_file = path
 
 

@@ -19,14 +19,14 @@ Each is tuned like the others: its search space is GRASP's without the ablated f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import ClassVar
 
 from grasp_bench.planners.grasp import GRASP, GRASPConfig
 from grasp_bench.planners.registry import knob, register
 from grasp_bench.planners.space import SearchSpace
 
-__all__ = ["ABLATIONS"]
+__all__ = ["ABLATIONS", "ablated_fields"]
 
 
 def _without(*names: str) -> SearchSpace:
@@ -73,3 +73,13 @@ ABLATIONS = {
     "grasp-nogoal": _ablation("grasp-nogoal", GRASPNoGoalConfig,
                               "GRASP without the dense goal term."),
 }
+
+
+
+def ablated_fields(name: str) -> tuple[str, ...]:
+    """The fields an ablation sets (empty for any other planner): a tuned GRASP config
+    applies to the ablation without them (``run --tuned`` ablates the tuned GRASP)."""
+    if name not in ABLATIONS:
+        return ()
+    base, own = GRASPConfig(), ABLATIONS[name]().config
+    return tuple(f.name for f in fields(base) if getattr(base, f.name) != getattr(own, f.name))

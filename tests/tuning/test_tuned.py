@@ -57,3 +57,19 @@ def test_tuned_configs_of_another_model_are_refused_and_set_wins(tiny_checkpoint
                  horizon=10, entry=entry(lr=0.2, iterations=9))
     prep = prepare(opts)
     assert prep.cell_overrides("gd", 10) == {"lr": 0.2, "iterations": 3}
+
+
+def test_an_ablation_runs_tuned_grasp_without_its_ablated_fields(tiny_checkpoint, tmp_path):
+    from grasp_bench.models.checkpoint import load_checkpoint
+
+    _, manifest = load_checkpoint(tiny_checkpoint, env_id="grasp_bench/PushT-v0")
+    path = tmp_path / "t.json"
+    tuned = {"iterations": 40, "sync_every": 20, "noise": 0.0, "gamma": 0.05}
+    record_entry(path, env="pusht", kind="statemlp", sha256=manifest["sha256"],
+                 planner="grasp", horizon=10, entry=entry(**tuned))
+    prep = prepare(SweepOptions(planners=("grasp-nosync", "grasp-nogoal"), horizons=(10,),
+                                episodes=2, tuned=str(path), checkpoint=str(tiny_checkpoint)))
+    assert prep.cell_overrides("grasp-nosync", 10) == {"iterations": 40, "noise": 0.0,
+                                                        "gamma": 0.05}
+    assert prep.cell_overrides("grasp-nogoal", 10) == {"iterations": 40, "sync_every": 20,
+                                                        "noise": 0.0}
