@@ -73,7 +73,7 @@ class SweepOptions:
     execute: int = 1  # MPC: model steps executed between re-plans
     replan_budget: float = DEFAULT_REPLAN_BUDGET  # MPC: share of iterations per re-plan
     objective: str = "task"  # the goal metric, see grasp_bench.objective
-    model: str = "learned"  # or "simulator": the ceiling
+    model: str = "learned"  # the state model; "latent": the latent model; "simulator": ceiling
     threads: int = DEFAULT_THREADS  # torch CPU threads
     tuned: str | None = None  # tuned-config file, "shipped" for the env's and model's own
 
@@ -162,8 +162,8 @@ def prepare(opts: SweepOptions) -> Prepared:
                             f"({', '.join(SAMPLING_PLANNERS)}); drop {', '.join(bad)}")
         model = SimulatorModel(task)
         manifest, ckpt = {"sha256": "simulator"}, Path("simulator")
-    elif opts.model == "learned":
-        ckpt = Path(opts.checkpoint) if opts.checkpoint else task.checkpoint
+    elif opts.model in ("learned", "latent"):
+        ckpt = Path(opts.checkpoint) if opts.checkpoint else task.checkpoint_of(opts.model)
         if not ckpt.with_suffix(".pt").exists():
             raise UserError(
                 f"checkpoint {ckpt} not found; train it with `grasp-bench train --env "
@@ -172,7 +172,7 @@ def prepare(opts: SweepOptions) -> Prepared:
             )
         model, manifest = load_checkpoint(ckpt, env_id=task.env_id, device=device)
     else:
-        raise UserError(f"--model must be learned or simulator (got {opts.model!r})")
+        raise UserError(f"--model must be learned, latent or simulator (got {opts.model!r})")
     for h in opts.horizons:
         if h <= 0 or h % model.frameskip:
             raise UserError(

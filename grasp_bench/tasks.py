@@ -49,6 +49,11 @@ class Task:
     def checkpoint(self) -> Path:
         return CHECKPOINT_DIR / f"{self.tag}.pt"
 
+    def checkpoint_of(self, model: str) -> Path:
+        """The shipped checkpoint of a model kind: ``learned`` (the state model) or
+        ``latent``."""
+        return self.checkpoint if model == "learned" else CHECKPOINT_DIR / f"{self.tag}-{model}.pt"
+
     def make_env(self):
         """A bare env (no gymnasium wrappers) with this task's kwargs."""
         from envs import make_env

@@ -147,10 +147,15 @@ def train(
     _print_models([(out, manifest)])
 
 
+ALL_RECIPES = "pusht,ballnav,pusht-latent,ballnav-latent"
+
+
 @app.command()
 @user_errors
 def checkpoints(
-    envs: Annotated[str, typer.Option(help="Comma-separated tasks to rebuild.")] = "pusht,ballnav",
+    envs: Annotated[str, typer.Option(
+        help="Comma-separated recipes to rebuild (state models: pusht, ballnav; latent "
+             "models: pusht-latent, ballnav-latent).")] = ALL_RECIPES,
     out_dir: Annotated[
         Path | None, typer.Option(help="Where to write them (default: checkpoints/).")
     ] = None,

@@ -43,8 +43,8 @@ ObjectiveOpt = Annotated[str, typer.Option(
     help="Goal cost: task (latent error weighted as the success test weighs it, velocities "
          "out) or latent (plain latent MSE, the paper's).")]
 ModelOpt = Annotated[str, typer.Option(
-    "--model", help="learned (the checkpoint) or simulator: the ceiling, sampling planners "
-                    "only, slow on a CPU.")]
+    "--model", help="learned (the shipped state model), latent (the shipped 64-dim latent "
+                    "model) or simulator: the ceiling, sampling planners only, slow on a CPU.")]
 OffsetOpt = Annotated[int, typer.Option(
     help="First problem seed, as an offset into the split (draws other problems).")]
 SetOpt = Annotated[

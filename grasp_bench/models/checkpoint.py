@@ -18,9 +18,20 @@ from typing import Any
 import torch
 
 from grasp_bench.errors import UserError
+from grasp_bench.models.latent import LatentConfig, LatentMLP
 from grasp_bench.models.mlp import MLPConfig, StateMLP
 
 FORMAT = "grasp-bench-checkpoint/1"
+#: architecture class name (in the manifest) -> (model class, config class)
+ARCHITECTURES = {"StateMLP": (StateMLP, MLPConfig), "LatentMLP": (LatentMLP, LatentConfig)}
+
+
+def build_model(arch) -> torch.nn.Module:
+    """An untrained model of the architecture config ``arch``."""
+    for model_cls, config_cls in ARCHITECTURES.values():
+        if isinstance(arch, config_cls):
+            return model_cls(arch)
+    raise TypeError(f"no model for {type(arch).__name__}")
 
 
 def sha256_file(path: Path) -> str:
@@ -35,7 +46,7 @@ def manifest_path(path: Path) -> Path:
     return Path(path).with_suffix(".json")
 
 
-def save_checkpoint(model: StateMLP, path: str | Path, manifest: dict[str, Any]) -> dict:
+def save_checkpoint(model: torch.nn.Module, path: str | Path, manifest: dict[str, Any]) -> dict:
     """Write ``path`` (weights, ``.pt``) and its manifest atomically; returns the manifest."""
     path = Path(path).with_suffix(".pt")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,7 +56,7 @@ def save_checkpoint(model: StateMLP, path: str | Path, manifest: dict[str, Any])
     os.replace(tmp, path)
     full = {
         "format": FORMAT,
-        "architecture": {"class": "StateMLP", **model.config.to_dict()},
+        "architecture": {"class": type(model).__name__, **model.config.to_dict()},
         **manifest,
         "weights": path.name,
         "sha256": sha256_file(path),
@@ -75,7 +86,7 @@ def read_manifest(path: str | Path) -> dict:
 
 def load_checkpoint(
     path: str | Path, *, env_id: str | None = None, device: str | torch.device = "cpu"
-) -> tuple[StateMLP, dict]:
+) -> tuple[torch.nn.Module, dict]:
     """Load a checkpoint, refusing corrupt, foreign or misshapen files with a one-line error.
 
     Args:
@@ -97,8 +108,11 @@ def load_checkpoint(
         raise UserError(f"checkpoint {wpath} is corrupt: sha256 differs from its manifest")
     try:
         arch = dict(manifest["architecture"])
-        arch.pop("class", None)
-        model = StateMLP(MLPConfig.from_dict(arch))
+        name = arch.pop("class", "StateMLP")
+        if name not in ARCHITECTURES:
+            raise KeyError(f"unknown architecture {name!r}")
+        model_cls, config_cls = ARCHITECTURES[name]
+        model = model_cls(config_cls.from_dict(arch))
         state = torch.load(wpath, map_location="cpu", weights_only=True)
         model.load_state_dict(state, strict=True)
     except (KeyError, TypeError, RuntimeError, EOFError, OSError, ValueError, IndexError,

@@ -1,9 +1,11 @@
-"""Training a :class:`StateMLP` on collected trajectories, and its accuracy report.
+"""Training a world model on collected trajectories, and its accuracy report.
 
-Loss: mean squared error of the predicted latent, in units of the one-step change
-``delta_scale`` (so every feature counts alike), summed over ``rollout_steps`` model
-steps fed back open-loop (``rollout_steps = 1`` is the plain one-step loss; more steps
-train the model to be accurate where planners use it: in long rollouts).
+A model with a ``training_loss`` method (:class:`~grasp_bench.models.latent.LatentMLP`)
+trains on it; a :class:`StateMLP` on :func:`rollout_loss`: mean squared error of the
+predicted latent, in units of the one-step change ``delta_scale`` (so every feature
+counts alike), summed over ``rollout_steps`` model steps fed back open-loop
+(``rollout_steps = 1`` is the plain one-step loss; more steps train the model to be
+accurate where planners use it: in long rollouts).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 import torch
 
 from grasp_bench.data import Trajectories, model_windows
-from grasp_bench.models.mlp import MLPConfig, StateMLP
+from grasp_bench.models.mlp import StateMLP
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    model: StateMLP
+    model: torch.nn.Module
     best_epoch: int
     train_loss: list[float]
     val_loss: list[float]
@@ -58,10 +60,17 @@ def rollout_loss(model: StateMLP, s0, acts, targets) -> torch.Tensor:
     return loss / acts.shape[1]
 
 
+def model_loss(model, s0, acts, targets) -> torch.Tensor:
+    """The model's own ``training_loss`` if it has one, else :func:`rollout_loss`."""
+    if hasattr(model, "training_loss"):
+        return model.training_loss(s0, acts, targets)
+    return rollout_loss(model, s0, acts, targets)
+
+
 def train_model(
     train: Trajectories,
     val: Trajectories,
-    arch: MLPConfig,
+    arch,
     cfg: TrainConfig = TrainConfig(),
     *,
     device: str = "cpu",
@@ -74,7 +83,9 @@ def train_model(
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     t0 = time.perf_counter()
-    model = StateMLP(arch).to(device)
+    from grasp_bench.models.checkpoint import build_model
+
+    model = build_model(arch).to(device)
     s0, acts, targets = _tensors(train, arch.frameskip, cfg.rollout_steps, device)
     vs0, vacts, vtargets = _tensors(val, arch.frameskip, cfg.rollout_steps, device)
     model.fit_normalization(s0, targets[:, 0])
@@ -90,7 +101,7 @@ def train_model(
         total = 0.0
         for i in range(steps_per_epoch):
             idx = perm[i * cfg.batch_size : (i + 1) * cfg.batch_size]
-            loss = rollout_loss(model, s0[idx], acts[idx], targets[idx])
+            loss = model_loss(model, s0[idx], acts[idx], targets[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -110,12 +121,12 @@ def train_model(
 
 
 @torch.no_grad()
-def evaluate_loss(model: StateMLP, s0, acts, targets, batch: int = 8192) -> float:
+def evaluate_loss(model: torch.nn.Module, s0, acts, targets, batch: int = 8192) -> float:
     model.eval()
     total = 0.0
     for i in range(0, len(s0), batch):
         sl = slice(i, i + batch)
-        total += rollout_loss(model, s0[sl], acts[sl], targets[sl]).item() * len(s0[sl])
+        total += model_loss(model, s0[sl], acts[sl], targets[sl]).item() * len(s0[sl])
     return total / len(s0)
 
 
@@ -125,7 +136,7 @@ def _wrap(x: np.ndarray) -> np.ndarray:
 
 @torch.no_grad()
 def open_loop_errors(
-    model: StateMLP,
+    model: torch.nn.Module,
     data: Trajectories,
     horizons: tuple[int, ...],
     metrics: dict[str, tuple[int, ...]],
