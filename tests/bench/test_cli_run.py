@@ -73,7 +73,7 @@ def test_killed_sweep_resumes_to_complete_result(tiny_checkpoint, tmp_path, monk
     out = tmp_path / "sweep"
     args = ("sweep", "--horizons", "5,10", "--episodes", 2, "--planners", "cem,grasp",
             "--device", "cpu", "--checkpoint", tiny_checkpoint, *FAST)
-    real, calls = sweep_module.run_cell, []
+    real, calls = sweep_module.plan_cell, []
 
     def dies_after_first(*a, **k):
         if calls:
@@ -81,12 +81,12 @@ def test_killed_sweep_resumes_to_complete_result(tiny_checkpoint, tmp_path, monk
         calls.append(1)
         return real(*a, **k)
 
-    monkeypatch.setattr(sweep_module, "run_cell", dies_after_first)
+    monkeypatch.setattr(sweep_module, "plan_cell", dies_after_first)
     res = invoke(*args, "--out", out)
     assert res.exit_code == 130
     assert f"grasp-bench sweep --resume {out}" in res.output  # whole, not cut at 80 columns
     assert len(list((out / "cells").glob("*.episodes.csv"))) == 1
-    monkeypatch.setattr(sweep_module, "run_cell", real)
+    monkeypatch.setattr(sweep_module, "plan_cell", real)
     res = invoke("sweep", "--resume", out)  # the options come from meta.json
     assert res.exit_code == 0, res.output
     episodes = pd.read_csv(out / "episodes.csv")
