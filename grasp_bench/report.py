@@ -295,8 +295,8 @@ def run_label(meta: dict) -> str:
 
 def comparison_markdown(run_a: str | os.PathLike[str], run_b: str | os.PathLike[str]) -> str:
     """Two runs side by side, cell by cell (env, mode, H, planner): every metric's rate
-    with its 95% Wilson interval, one column per run, labelled by the configs it used
-    (the directory names when both used the same)."""
+    with its 95% Wilson interval and the mean planning seconds, one column per run,
+    labelled by the configs it used (the directory names when both used the same)."""
     runs = [Path(run_a), Path(run_b)]
     loaded = [load_run(r) for r in runs]
     labels = [run_label(meta) for _, _, meta in loaded]
@@ -322,6 +322,9 @@ def comparison_markdown(run_a: str | os.PathLike[str], run_b: str | os.PathLike[
                     row[f"{metric}: {lab}"] = percent_ci(r[f"{metric}_rate"],
                                                          r[f"{metric}_ci_low"],
                                                          r[f"{metric}_ci_high"])
+            for lab, s in zip(labels, sums, strict=True):
+                t = s.loc[(env, m, h, planner)]["mean_planning_time_s"]
+                row[f"plan s: {lab}"] = f"{t:.1f}"
             rows.append(row)
         parts += [f"## {mode} loop", "", markdown_table(pd.DataFrame(rows)), ""]
     return "\n".join(parts)
