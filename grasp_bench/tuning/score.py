@@ -36,7 +36,8 @@ class Score:
     ``model``/``transfer``: successes under the world model / replayed in the simulator;
     ``time_s``: planner seconds of the judged plan (at most the cap); ``spent_s``: planner
     seconds spent (the snapshot that crossed the cap included); ``capped``: planning was
-    stopped by the cap.
+    stopped by the cap; ``iterations``: the judged plan's iteration (0: none within the
+    cap), which a tuned config keeps, so it never runs past what was judged.
     """
 
     n: int
@@ -45,6 +46,7 @@ class Score:
     time_s: float
     spent_s: float
     capped: bool
+    iterations: int | None = None
 
     def value(self, cap_s: float) -> float:
         """Lexicographic score as one number to maximize: model successes, then transfer
@@ -84,14 +86,14 @@ def score_config(
     starts = torch.as_tensor(problems.starts, dtype=torch.float32, device=device)
     goals = torch.as_tensor(problems.goals, dtype=torch.float32, device=device)
     warm_up(ctx, planner_name, overrides, starts, goals, T)
-    kept: list[tuple[float, torch.Tensor]] = []
+    kept: list[tuple[int, float, torch.Tensor]] = []
     spent = [0.0]
 
-    def on_snapshot(_it: int, elapsed: float, actions: torch.Tensor) -> None:
+    def on_snapshot(it: int, elapsed: float, actions: torch.Tensor) -> None:
         spent[0] = elapsed
         if elapsed > time_cap_s:
             raise _OverCap
-        kept.append((elapsed, actions))
+        kept.append((it, elapsed, actions))
 
     with torch.no_grad():
         z0, zg = model.encode(starts), model.encode(goals)
@@ -104,10 +106,10 @@ def score_config(
         capped = True
     n = len(problems)
     if not kept:  # even the first snapshot came after the cap: nothing to judge
-        return Score(n, 0, 0, time_cap_s, spent[0], True)
-    elapsed, plan = kept[-1]
+        return Score(n, 0, 0, time_cap_s, spent[0], True, 0)
+    iteration, elapsed, plan = kept[-1]
     in_model = model_success(ctx.task, model, z0, plan[None].to(device), problems.goals)[0]
     in_sim, _ = judge(ctx.task, problems.starts, problems.goals,
                       to_env_actions(plan, model.frameskip))
     return Score(n, int(np.sum(in_model)), int(np.sum(in_sim)), float(elapsed),
-                 float(spent[0]), capped)
+                 float(spent[0]), capped, int(iteration))

@@ -12,7 +12,8 @@ For each (planner, H), on the **tuning** split only:
    the winner is the best on average over both scores.
 3. Decision: the winner replaces the default only when its success under the model on the
    fresh problems lies above the default's 95 % Wilson interval there; otherwise the
-   default stays and the entry says so.
+   default stays and the entry says so.  A config stopped by the cap on the fresh
+   problems keeps the iterations of the plan judged there, so it never runs past it.
 
 A trial killed mid-run (Ctrl-C or SIGKILL) is marked failed on resume and its config
 queued again, so no finished trial is repeated and none is lost.
@@ -75,11 +76,12 @@ def summary(score: Score) -> dict:
             "rate_model": score.model / n, "ci_model": list(wilson_interval(score.model, n)),
             "rate_transfer": score.transfer / n,
             "ci_transfer": list(wilson_interval(score.transfer, n)),
-            "time_s": score.time_s, "capped": score.capped}
+            "time_s": score.time_s, "capped": score.capped, "iterations": score.iterations}
 
 
 def _score(d: dict) -> Score:
-    return Score(**{k: d[k] for k in ("n", "model", "transfer", "time_s", "spent_s", "capped")})
+    return Score(**{k: d[k] for k in ("n", "model", "transfer", "time_s", "spent_s", "capped")},
+                 iterations=d.get("iterations"))
 
 
 def _open_study(spec: StudySpec, storage, protocol: dict, resume: bool):
@@ -183,7 +185,9 @@ def _confirm(ctx: CellContext, spec: StudySpec, study, trials, fixed: dict,
     scores = {}
     for t in [default, *best]:
         key = f"fresh:{t.number}"
-        if key not in study.user_attrs:
+        old = study.user_attrs.get(key, {})
+        if key not in study.user_attrs or (old.get("capped") and "iterations" not in old):
+            # (a capped score of a version that did not keep its iteration is redone)
             s = score_config(ctx, fresh, spec.planner, {**t.params, **fixed},
                              seed=spec.seed + 1, time_cap_s=cap)
             study.set_user_attr(key, s.to_dict())
@@ -205,9 +209,13 @@ def _confirm(ctx: CellContext, spec: StudySpec, study, trials, fixed: dict,
     spent = sum(t.user_attrs.get("score", {}).get("spent_s", 0.0) for t in study.trials)
     spent += sum(v["spent_s"] for k, v in study.user_attrs.items() if k.startswith("fresh:"))
     chosen = winner if adopted else default
+    config = {**(dict(winner.params) if adopted else {}), **fixed}
+    judged = scores[chosen.number]
+    if judged.capped and judged.iterations:  # keep what was judged: no run past the cap
+        config["iterations"] = min(judged.iterations, config.get("iterations", judged.iterations))
     return {
         "source": "tuned" if adopted else "default",
-        "config": {**(dict(winner.params) if adopted else {}), **fixed},
+        "config": config,
         "reason": reason,
         "search": summary(_score(chosen.user_attrs["score"])),
         "fresh": summary(scores[chosen.number]),

@@ -21,15 +21,19 @@ def ctx(tiny_checkpoint):
 
 class Scripted:
     """Stands in for ``score_config``: success is a function of the config; records every
-    call's problem seeds and planner seed."""
+    call's problem seeds and planner seed.  ``capped_at``: configs of more iterations are
+    judged at that iteration, as the time cap would."""
 
-    def __init__(self, successes):
-        self.successes, self.calls = successes, []
+    def __init__(self, successes, capped_at=None):
+        self.successes, self.calls, self.capped_at = successes, [], capped_at
 
     def __call__(self, ctx, problems, planner, overrides, *, seed, time_cap_s=float("inf")):
         self.calls.append((list(problems.seeds), seed, dict(overrides)))
         m = self.successes(overrides)
-        return Score(len(problems), m, 0, 1.0, 1.0, False)
+        its = overrides.get("iterations", 1000)
+        capped = self.capped_at is not None and its > self.capped_at
+        return Score(len(problems), m, 0, 1.0, 1.0, capped,
+                     self.capped_at if capped else its)
 
 
 def spec(trials=12, **kw):
@@ -113,3 +117,10 @@ def test_an_existing_study_needs_resume_and_the_same_settings(ctx, monkeypatch):
         tune_one(ctx, spec(trials=3), storage)
     with pytest.raises(UserError, match="other settings"):
         tune_one(ctx, spec(trials=4), storage, resume=True)
+
+
+def test_a_config_stopped_by_the_cap_keeps_the_iterations_it_was_judged_at(ctx, monkeypatch):
+    scripted = Scripted(lambda o: 10 if o["lr"] > 0.1 else 1, capped_at=300)
+    entry, _ = run(ctx, scripted, monkeypatch)
+    assert entry["source"] == "tuned"
+    assert entry["config"]["iterations"] == min(300, entry["best_tuned"]["params"]["iterations"])
