@@ -52,7 +52,8 @@ def load_episode(run_dir: Path, planner: str, horizon: int, episode: int) -> Epi
     """Everything :func:`frames` needs; :class:`UserError` for a cell or episode the run
     does not have, or a run that kept no plans."""
     from grasp_bench.problems import load_or_generate
-    from grasp_bench.sweep import check_same_model, options_of_run, plans_path, prepare
+    from grasp_bench.rundir import check_same_model, options_of_run
+    from grasp_bench.sweep import plans_path, prepare
 
     opts = options_of_run(run_dir)
     if planner not in opts.planners or horizon not in opts.horizons:

@@ -14,10 +14,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-import typing
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -38,7 +36,6 @@ from grasp_bench.results import (
     SNAPSHOT_COLUMNS,
     collect_meta,
     load_average,
-    load_run,
     machine_info,
     read_csv_cells,
     summarize,
@@ -47,9 +44,7 @@ from grasp_bench.results import (
     write_npz_atomic,
 )
 from grasp_bench.seeds import SPLITS
-from grasp_bench.tasks import REPO_ROOT, Task, get_task
-
-RUNS_DIR = REPO_ROOT / "results" / "runs"
+from grasp_bench.tasks import Task, get_task
 
 
 @dataclass(frozen=True)
@@ -181,52 +176,10 @@ def prepare(opts: SweepOptions) -> Prepared:
             )
     prep = Prepared(opts, task, model, manifest, ckpt, device, overrides)
     if opts.tuned is not None:
-        _resolve_tuned(prep)
+        from grasp_bench.tuning.tuned import resolve_tuned
+
+        resolve_tuned(prep)
     return prep
-
-
-def _resolve_tuned(prep: Prepared) -> None:
-    """Fill ``prep.tuned`` from the tuned file (nearest tuned H when the exact one is
-    missing; GRASP's ablations not tuned themselves take tuned GRASP's config without
-    their ablated fields); every config is checked to build."""
-    from grasp_bench.planners.grasp_ablations import ablated_fields
-    from grasp_bench.tuning.tuned import load_tuned, lookup, model_kind, shipped_path
-
-    opts = prep.options
-    path = shipped_path(prep.task, model_kind(prep.manifest)) if opts.tuned == "shipped" \
-        else Path(opts.tuned)
-    data = load_tuned(path)
-    if data.get("env") != prep.task.tag or data.get("model_sha256") != prep.manifest["sha256"]:
-        raise UserError(f"{path} was tuned for {data.get('env')} with model sha256 "
-                        f"{str(data.get('model_sha256'))[:12]}, not this run's {prep.task.tag} "
-                        f"({prep.manifest['sha256'][:12]})")
-    for p in opts.planners:
-        ablated = ablated_fields(p)
-        for h in opts.horizons:
-            found = lookup(data, p, h) or (lookup(data, "grasp", h) if ablated else None)
-            if found is None:
-                raise UserError(f"{path} has no tuned config for {p}; tune it "
-                                f"(`grasp-bench tune --planners {p}`) or drop it")
-            config, at = found
-            tuned_as = p if p in data["entries"] else "grasp"  # an ablation of tuned GRASP
-            config = {k: v for k, v in config.items() if k not in ablated or tuned_as == p}
-            apply_overrides(p, {**config, **prep.overrides.get(p, {})})
-            prep.tuned[(p, h)] = (config, at, data["entries"][tuned_as][str(at)]["source"])
-    prep.tuned_file = path
-
-
-def tuned_meta(prep: Prepared) -> dict | None:
-    """What meta.json records of the tuned configs a run used."""
-    from grasp_bench.tuning.tuned import file_sha256
-
-    if prep.tuned_file is None:
-        return None
-    path = prep.tuned_file
-    shown = path.resolve().relative_to(REPO_ROOT) if path.resolve().is_relative_to(REPO_ROOT) \
-        else Path(path.name)
-    return {"file": str(shown), "sha256": file_sha256(path),
-            "cells": {f"{p}-H{h}": {"tuned_at": at, "source": src, "config": config}
-                      for (p, h), (config, at, src) in prep.tuned.items()}}
 
 
 def cell_context(prep: Prepared) -> CellContext:
@@ -238,90 +191,6 @@ def cell_context(prep: Prepared) -> CellContext:
         device=prep.device, seed=opts.seed, objective=opts.objective, threads=opts.threads,
         goal_weights=goal_weights(prep.task, prep.model, opts.objective, prep.device),
     )
-
-
-def new_run_dir(name: str, out: Path | None) -> Path:
-    """Create the run directory (``out`` or ``results/runs/<timestamp>-<name>``, made unique
-    with a counter when two runs start in the same second)."""
-    if out is None:
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        out = RUNS_DIR / f"{stamp}-{name}"
-        base, i = out, 1
-        while out.exists():
-            i += 1
-            out = base.with_name(f"{base.name}-{i}")
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} is a file, not a directory")
-    if out.exists() and not _never_started(out):
-        raise UserError(f"output directory {out} is not empty; pick another --out or --resume it")
-    try:
-        (out / "cells").mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"cannot create output directory {out}: {e.strerror}") from None
-    return out
-
-
-def _never_started(run_dir: Path) -> bool:
-    """A directory that holds nothing, or only the empty ``cells/`` of a run killed before
-    its ``meta.json`` was written: safe to (re)start a run in."""
-    entries = list(run_dir.iterdir())
-    return all(e.name == "cells" and e.is_dir() and not any(e.iterdir()) for e in entries)
-
-
-def _is_instance(value, hint) -> bool:
-    """``isinstance`` for the hints of :class:`SweepOptions` (``int``, ``float``, ``str``,
-    ``X | None``, ``tuple[X, ...]``); a bool is not an int here, an int is a float."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin is tuple:
-        return isinstance(value, tuple) and all(_is_instance(x, args[0]) for x in value)
-    if args:  # a union such as int | None
-        return any(_is_instance(value, a) for a in args)
-    if hint is type(None):
-        return value is None
-    if isinstance(value, bool) and hint is not bool:
-        return False
-    return isinstance(value, (int, float) if hint is float else hint)
-
-
-def options_of_run(run_dir: Path) -> SweepOptions:
-    """The options a run directory was made with (each checked against its field's type);
-    :class:`UserError` if it is not a run."""
-    if run_dir.is_dir() and _never_started(run_dir):
-        raise UserError(f"{run_dir} holds no run yet (killed before it began); start it again "
-                        "with --out")
-    _, _, meta = load_run(run_dir, require_episodes=False)
-    d = meta.get("extra", {}).get("options") if isinstance(meta.get("extra"), dict) else None
-    if not isinstance(d, dict):
-        raise UserError(f"{run_dir} was not made by grasp-bench run or sweep")
-    hints = typing.get_type_hints(SweepOptions)
-    unknown = set(d) - set(hints)
-    if unknown:
-        raise UserError(f"{run_dir}/meta.json: unknown options {sorted(unknown)}")
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
-    for k, v in values.items():
-        if not _is_instance(v, hints[k]):
-            raise UserError(f"{run_dir}/meta.json: option {k}={v!r} is not a {hints[k]}")
-    return SweepOptions(**values)
-
-
-def check_same_model(run_dir: Path, prep: Prepared, *, tuned: bool = True) -> None:
-    """Resuming or rendering a run needs the model and package version it was made with
-    (and resuming, with ``tuned``, the same tuned configs)."""
-    from grasp_bench import __version__
-
-    _, _, meta = load_run(run_dir, require_episodes=False)
-    sha = meta.get("checkpoints", {}).get(prep.task.tag)
-    if sha != prep.manifest["sha256"]:
-        raise UserError(f"{run_dir}: its model (sha256 {str(sha)[:12]}) is not the current "
-                        f"{prep.checkpoint.name} ({prep.manifest['sha256'][:12]})")
-    was = (meta.get("extra", {}).get("tuned") or {}).get("sha256")
-    now = (tuned_meta(prep) or {}).get("sha256")
-    if tuned and was != now:
-        raise UserError(f"{run_dir}: its tuned configs (sha256 {str(was)[:12]}) are not the "
-                        f"current ones ({str(now)[:12]})")
-    version = meta.get("versions", {}).get("grasp-bench")
-    if version != __version__:
-        raise UserError(f"{run_dir}: made by grasp-bench {version}, this is {__version__}")
 
 
 def cell_done(ep_path: Path, snap_path: Path) -> bool:
@@ -362,6 +231,8 @@ def run_sweep(
     ``meta.json`` records the machine (CPU, threads, load before the first and after the
     last cell of each session) next to the options.
     """
+    from grasp_bench.tuning.tuned import tuned_meta
+
     opts = prep.options
     meta_path = run_dir / "meta.json"
     if not meta_path.exists():

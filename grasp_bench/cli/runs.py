@@ -199,7 +199,8 @@ def run(
     out: OutOpt = None,
 ) -> None:
     """Plan a problem set at one horizon with each planner; print and save the table."""
-    from grasp_bench.sweep import new_run_dir, prepare
+    from grasp_bench.rundir import new_run_dir
+    from grasp_bench.sweep import prepare
 
     opts = _options(env, layout, planners, (horizon,), episodes, seed, device, batch_size,
                     snapshots, overrides, checkpoint, split, problem_offset, mode, execute,
@@ -250,7 +251,8 @@ def sweep(
     With --ray, batches of problems (--batch-size) run as Ray tasks and the driver writes
     the cells exactly as a serial sweep would (same seeds, same files, same resume).
     """
-    from grasp_bench.sweep import check_same_model, new_run_dir, options_of_run, prepare
+    from grasp_bench.rundir import check_same_model, new_run_dir, options_of_run
+    from grasp_bench.sweep import prepare
 
     if ray_address is not None and not ray:
         raise UserError("--ray-address needs --ray")

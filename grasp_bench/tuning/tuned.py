@@ -25,6 +25,8 @@ from grasp_bench.tasks import REPO_ROOT, Task
 
 __all__ = [
     "FORMAT",
+    "resolve_tuned",
+    "tuned_meta",
     "TUNED_DIR",
     "TUNING_DIR",
     "file_sha256",
@@ -102,3 +104,46 @@ def record_entry(path: Path, *, env: str, kind: str, sha256: str, planner: str,
     data["entries"][planner] = dict(sorted(data["entries"][planner].items(),
                                            key=lambda kv: int(kv[0])))
     write_json_atomic(data, path)
+
+
+def resolve_tuned(prep) -> None:
+    """Fill ``prep.tuned`` (a :class:`~grasp_bench.sweep.Prepared`) from the tuned file
+    (nearest tuned H when the exact one is missing; GRASP's ablations not tuned themselves
+    take tuned GRASP's config without their ablated fields); every config is checked to
+    build."""
+    from grasp_bench.planners import apply_overrides
+    from grasp_bench.planners.grasp_ablations import ablated_fields
+
+    opts = prep.options
+    path = shipped_path(prep.task, model_kind(prep.manifest)) if opts.tuned == "shipped" \
+        else Path(opts.tuned)
+    data = load_tuned(path)
+    if data.get("env") != prep.task.tag or data.get("model_sha256") != prep.manifest["sha256"]:
+        raise UserError(f"{path} was tuned for {data.get('env')} with model sha256 "
+                        f"{str(data.get('model_sha256'))[:12]}, not this run's {prep.task.tag} "
+                        f"({prep.manifest['sha256'][:12]})")
+    for p in opts.planners:
+        ablated = ablated_fields(p)
+        for h in opts.horizons:
+            found = lookup(data, p, h) or (lookup(data, "grasp", h) if ablated else None)
+            if found is None:
+                raise UserError(f"{path} has no tuned config for {p}; tune it "
+                                f"(`grasp-bench tune --planners {p}`) or drop it")
+            config, at = found
+            tuned_as = p if p in data["entries"] else "grasp"  # an ablation of tuned GRASP
+            config = {k: v for k, v in config.items() if k not in ablated or tuned_as == p}
+            apply_overrides(p, {**config, **prep.overrides.get(p, {})})
+            prep.tuned[(p, h)] = (config, at, data["entries"][tuned_as][str(at)]["source"])
+    prep.tuned_file = path
+
+
+def tuned_meta(prep) -> dict | None:
+    """What meta.json records of the tuned configs a run used."""
+    if prep.tuned_file is None:
+        return None
+    path = prep.tuned_file
+    shown = path.resolve().relative_to(REPO_ROOT) if path.resolve().is_relative_to(REPO_ROOT) \
+        else Path(path.name)
+    return {"file": str(shown), "sha256": file_sha256(path),
+            "cells": {f"{p}-H{h}": {"tuned_at": at, "source": src, "config": config}
+                      for (p, h), (config, at, src) in prep.tuned.items()}}

@@ -191,15 +191,16 @@ def test_unwritable_output_and_bad_resume(tiny_checkpoint, tmp_path):
 def test_runs_started_in_the_same_second_get_their_own_directories(tmp_path, monkeypatch):
     import datetime as dt
 
-    from grasp_bench.sweep import new_run_dir
+    from grasp_bench import rundir
+    from grasp_bench.rundir import new_run_dir
 
     class Frozen(dt.datetime):
         @classmethod
         def now(cls, tz=None):
             return dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=tz)
 
-    monkeypatch.setattr(sweep_module, "RUNS_DIR", tmp_path)
-    monkeypatch.setattr(sweep_module, "datetime", Frozen)
+    monkeypatch.setattr(rundir, "RUNS_DIR", tmp_path)
+    monkeypatch.setattr(rundir, "datetime", Frozen)
     first = new_run_dir("run-x", None)
     (first / "meta.json").write_text("{}")
     second = new_run_dir("run-x", None)
