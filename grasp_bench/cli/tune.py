@@ -46,8 +46,11 @@ def tune(
     device: DeviceOpt = "auto",
     threads: ThreadsOpt = DEFAULT_THREADS,
     objective: Annotated[str, typer.Option(help="Goal cost: task or latent.")] = "task",
+    model: Annotated[str, typer.Option(
+        "--model", help="learned (the shipped state model), latent (the shipped latent "
+                        "model) or simulator (sampling planners only).")] = "learned",
     checkpoint: Annotated[Path | None, typer.Option(
-        help="World-model checkpoint (default: the shipped one).")] = None,
+        help="World-model checkpoint (default: the shipped one of --model).")] = None,
     storage: Annotated[Path | None, typer.Option(
         help="Optuna SQLite file (default: results/tuning/<env>-<model>.db).")] = None,
     out: Annotated[Path | None, typer.Option(
@@ -75,7 +78,7 @@ def tune(
         horizons=_parse_ints(horizons, "horizons"), trials=trials, problems=problems,
         seed=seed, time_cap=time_cap, rescore=rescore, fixed=tuple(fixed or ()),
         device=resolve_device(device).type, threads=threads, objective=objective,
-        checkpoint=str(checkpoint) if checkpoint else None)
+        checkpoint=str(checkpoint) if checkpoint else None, model=model)
     prep, specs = prepare_tuning(opts)
     default_db, default_out = default_paths(prep)
     storage, out = storage or default_db, out or default_out
@@ -102,6 +105,7 @@ def tune(
         table.add_row(spec.planner, str(spec.horizon), e["source"], _rate(e["default_fresh"]),
                       _rate(e["best_tuned"]["fresh"]), f"{e['planner_seconds']:.0f}")
     console.print(table)
-    console.print(f"tuned configs in {out}; use them with `grasp-bench run --tuned-file {out}`",
-                  soft_wrap=True, highlight=False)
+    with_model = "" if model == "learned" else f" --model {model}"
+    console.print(f"tuned configs in {out}; use them with `grasp-bench run{with_model} "
+                  f"--tuned-file {out}`", soft_wrap=True, highlight=False)
 

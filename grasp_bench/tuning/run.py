@@ -43,6 +43,7 @@ class TuneOptions:
     threads: int = DEFAULT_THREADS
     objective: str = "task"
     checkpoint: str | None = None
+    model: str = "learned"  # learned (state model), latent, or simulator
 
 
 def prepare_tuning(opts: TuneOptions) -> tuple[Prepared, list[StudySpec]]:
@@ -60,7 +61,7 @@ def prepare_tuning(opts: TuneOptions) -> tuple[Prepared, list[StudySpec]]:
         env=opts.env, layout=opts.layout, planners=opts.planners, horizons=opts.horizons,
         episodes=opts.problems, seed=opts.seed, device=opts.device, overrides=opts.fixed,
         checkpoint=opts.checkpoint, problem_split="tuning", objective=opts.objective,
-        threads=opts.threads))
+        threads=opts.threads, model=opts.model))
     for p in opts.planners:
         if not REGISTRY[p][0].search_space:
             raise UserError(f"planner {p} declares no search space")
