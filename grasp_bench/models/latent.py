@@ -29,6 +29,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from grasp_bench.models.mlp import angle_features, state_from_features
+
 __all__ = ["LatentConfig", "LatentMLP"]
 
 
@@ -89,12 +91,8 @@ class LatentMLP(nn.Module):
     # -- observations ---------------------------------------------------------------------
     def features(self, state: torch.Tensor) -> torch.Tensor:
         """Env state ``(..., S)`` -> normalized features ``(..., F)`` (angles as cos/sin)."""
-        state = state.to(self.feat_mean.dtype)
-        parts = [state[..., self._keep]]
-        if self.config.angle_indices:
-            ang = state[..., list(self.config.angle_indices)]
-            parts += [torch.cos(ang), torch.sin(ang)]
-        return (torch.cat(parts, dim=-1) - self.feat_mean) / self.feat_std
+        f = angle_features(state.to(self.feat_mean.dtype), self._keep, self.config.angle_indices)
+        return (f - self.feat_mean) / self.feat_std
 
     def encode(self, state: torch.Tensor) -> torch.Tensor:
         """Env state ``(..., S)`` -> latent ``(..., D)``."""
@@ -102,15 +100,8 @@ class LatentMLP(nn.Module):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Latent ``(..., D)`` -> env state ``(..., S)`` through the probe."""
-        f = self.probe(z) * self.feat_std + self.feat_mean
-        n_keep, n_ang = len(self._keep), len(self.config.angle_indices)
-        out = f.new_empty(*f.shape[:-1], self.config.state_dim)
-        out[..., self._keep] = f[..., :n_keep]
-        if n_ang:
-            cos, sin = f[..., n_keep:n_keep + n_ang], f[..., n_keep + n_ang:]
-            out[..., list(self.config.angle_indices)] = torch.remainder(
-                torch.atan2(sin, cos), 2 * torch.pi)
-        return out
+        return state_from_features(self.probe(z) * self.feat_std + self.feat_mean,
+                                   self.config.state_dim, self._keep, self.config.angle_indices)
 
     # -- dynamics ---------------------------------------------------------------------------
     def step(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:

@@ -76,12 +76,8 @@ class StateMLP(nn.Module):
     # -- features ---------------------------------------------------------------------------
     def features(self, state: torch.Tensor) -> torch.Tensor:
         """Raw state ``(..., S)`` -> unnormalized features ``(..., D)``: [non-angles, cos, sin]."""
-        state = state.to(self.feat_mean.dtype)
-        parts = [state[..., self._keep]]
-        if self.config.angle_indices:
-            ang = state[..., list(self.config.angle_indices)]
-            parts += [torch.cos(ang), torch.sin(ang)]
-        return torch.cat(parts, dim=-1)
+        return angle_features(state.to(self.feat_mean.dtype), self._keep,
+                              self.config.angle_indices)
 
     def encode(self, state: torch.Tensor) -> torch.Tensor:
         """Env state ``(..., S)`` -> latent ``(..., D)``."""
@@ -89,16 +85,8 @@ class StateMLP(nn.Module):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Latent ``(..., D)`` -> env state ``(..., S)`` (angles via atan2, in [0, 2pi))."""
-        f = z * self.feat_std + self.feat_mean
-        n_keep, n_ang = len(self._keep), len(self.config.angle_indices)
-        out = f.new_empty(*f.shape[:-1], self.config.state_dim)
-        out[..., self._keep] = f[..., :n_keep]
-        if n_ang:
-            cos, sin = f[..., n_keep : n_keep + n_ang], f[..., n_keep + n_ang :]
-            out[..., list(self.config.angle_indices)] = torch.remainder(
-                torch.atan2(sin, cos), 2 * torch.pi
-            )
-        return out
+        return state_from_features(z * self.feat_std + self.feat_mean, self.config.state_dim,
+                                   self._keep, self.config.angle_indices)
 
     # -- dynamics ---------------------------------------------------------------------------
     def step(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
@@ -133,6 +121,28 @@ class StateMLP(nn.Module):
         self.feat_std.copy_(f.std(0).clamp_min(1e-6))
         dz = self.encode(next_states) - self.encode(states)
         self.delta_scale.copy_(dz.std(0).clamp_min(1e-6))
+
+
+def angle_features(state: torch.Tensor, keep: list[int],
+                   angle_indices: tuple[int, ...]) -> torch.Tensor:
+    """State ``(..., S)`` -> features ``(..., F)``: [non-angle dims ``keep``, cos, sin]."""
+    parts = [state[..., keep]]
+    if angle_indices:
+        ang = state[..., list(angle_indices)]
+        parts += [torch.cos(ang), torch.sin(ang)]
+    return torch.cat(parts, dim=-1)
+
+
+def state_from_features(f: torch.Tensor, state_dim: int, keep: list[int],
+                        angle_indices: tuple[int, ...]) -> torch.Tensor:
+    """Inverse of :func:`angle_features`: angles via atan2, in [0, 2pi)."""
+    n_keep, n_ang = len(keep), len(angle_indices)
+    out = f.new_empty(*f.shape[:-1], state_dim)
+    out[..., keep] = f[..., :n_keep]
+    if n_ang:
+        cos, sin = f[..., n_keep:n_keep + n_ang], f[..., n_keep + n_ang:]
+        out[..., list(angle_indices)] = torch.remainder(torch.atan2(sin, cos), 2 * torch.pi)
+    return out
 
 
 def feature_weights(state_dim: int, angle_indices: tuple[int, ...], scales) -> torch.Tensor:
