@@ -2,14 +2,15 @@
 and overrides in ``registry``.
 
 Importing this package registers every planner in :data:`REGISTRY`, in the order
-``cem, gd, latco, grasp, mppi, icem``, then GRASP's ablations (``grasp_ablations``).
+``cem, gd, latco, grasp, mppi, icem``, then GRASP's presets: the author's config and the
+ablations (``grasp_presets``).
 """
 
 from grasp_bench.planners import (  # noqa: F401  (registers)
     cem,
     gd,
     grasp,
-    grasp_ablations,
+    grasp_presets,
     icem,
     latco,
     mppi,
@@ -31,8 +32,8 @@ from grasp_bench.planners.registry import (
 )
 
 # Paper order (GRASP Table 1 baselines first, then the extra sampling planners).
-_ORDER = ("cem", "gd", "latco", "grasp", "mppi", "icem", "grasp-nosg", "grasp-nonoise",
-          "grasp-nosync", "grasp-nogoal")
+_ORDER = ("cem", "gd", "latco", "grasp", "mppi", "icem", "grasp-author", "grasp-nosg",
+          "grasp-nonoise", "grasp-nosync", "grasp-nogoal")
 _entries = dict(REGISTRY)
 REGISTRY.clear()
 REGISTRY.update({k: _entries[k] for k in _ORDER if k in _entries})

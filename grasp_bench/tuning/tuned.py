@@ -112,7 +112,7 @@ def resolve_tuned(prep) -> None:
     take tuned GRASP's config without their ablated fields); every config is checked to
     build."""
     from grasp_bench.planners import apply_overrides
-    from grasp_bench.planners.grasp_ablations import ablated_fields
+    from grasp_bench.planners.grasp_presets import ablated_fields
 
     opts = prep.options
     path = shipped_path(prep.task, model_kind(prep.manifest)) if opts.tuned == "shipped" \

@@ -98,6 +98,7 @@ FAST: dict[str, dict] = {
     "grasp-nonoise": {"iterations": 30, "sync_every": 10, "sync_steps": 2},
     "grasp-nosync": {"iterations": 30},
     "grasp-nogoal": {"iterations": 30, "sync_every": 10, "sync_steps": 2},
+    "grasp-author": {"iterations": 30, "sync_every": 10, "sync_steps": 2},
 }
 
 

@@ -38,7 +38,7 @@ ALL = list(REGISTRY)
 # Registry and configs
 # ---------------------------------------------------------------------------------------
 def test_registry_has_every_planner_in_paper_order():
-    assert ALL == ["cem", "gd", "latco", "grasp", "mppi", "icem",
+    assert ALL == ["cem", "gd", "latco", "grasp", "mppi", "icem", "grasp-author",
                    "grasp-nosg", "grasp-nonoise", "grasp-nosync", "grasp-nogoal"]
 
 
@@ -79,13 +79,37 @@ def test_describe_registry_lists_every_field():
     row = next(r for r in rows if r.planner == "grasp" and r.field == "sync_mode")
     assert row.type == "str {gd,cem}" and row.default == "gd" and "grasp" in row.help
     row = next(r for r in rows if r.planner == "grasp" and r.field == "lr_states")
-    assert (row.type, row.default) == ("float", 0.1)
+    assert (row.type, row.default) == ("float", 0.02)
 
 
-def test_grasp_defaults_are_the_authors():
-    c = REGISTRY["grasp"][0]()
+def test_grasp_author_is_the_authors_config():
+    c = REGISTRY["grasp-author"][0]()
     assert (c.iterations, c.lr_states, c.lr_actions, c.noise) == (750, 0.1, 0.005, 0.005)
     assert (c.sync_every, c.sync_steps, c.sync_lr, c.gamma) == (50, 10, 0.05, 1.0)
+    assert c.sync_mode == "gd" and c.stop_gradient
+
+
+def test_grasp_defaults_lie_within_what_every_tuning_study_chose():
+    """Each default GRASP moved from the author's is cited to the shipped tuned files:
+    it must lie within the range of the six tuned GRASP configs (2 envs x 3 horizons)."""
+    import json
+
+    from grasp_bench.tasks import REPO_ROOT
+
+    tuned = [entry["config"]
+             for env in ("pusht", "ballnav")
+             for entry in json.loads((REPO_ROOT / "results/reference/tuned"
+                                      / f"{env}-statemlp.json").read_text())
+             ["entries"]["grasp"].values()]
+    assert len(tuned) == 6
+    default, author = REGISTRY["grasp"][0](), REGISTRY["grasp-author"][0]()
+    moved = [f.name for f in dataclasses.fields(default)
+             if getattr(default, f.name) != getattr(author, f.name)]
+    assert moved == ["iterations", "lr_states", "gamma", "sync_every", "sync_steps", "sync_lr"]
+    for name in moved:
+        values = [c[name] for c in tuned]
+        assert min(values) <= getattr(default, name) <= max(values), name
+    assert default.iterations % default.sync_every == 0  # the plan returned is synced
 
 
 # ---------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from grasp_bench.planners.base import line_init
-from grasp_bench.planners.grasp import relaxed_loss
+from grasp_bench.planners.grasp import GRASPConfig, relaxed_loss
 from tests.planners.conftest import (
     LinearModel,
     RecordingModel,
@@ -104,7 +104,9 @@ def test_iterations_match_autograd_loss_and_torch_adam(model, weights, stop_grad
                  model, z0, g, goal_weights=weights)
     states = line_init(z0, g, T).requires_grad_(True)
     actions = torch.zeros(B, T, 4, requires_grad=True)
-    opt = torch.optim.Adam([{"params": [states], "lr": 0.1}, {"params": [actions], "lr": 0.005}])
+    c = GRASPConfig()
+    opt = torch.optim.Adam([{"params": [states], "lr": c.lr_states},
+                            {"params": [actions], "lr": c.lr_actions}])
     for _ in range(N):
         traj = torch.cat([z0[:, None], states, g[:, None]], dim=1)
         loss = relaxed_loss(model, traj, actions, g, 0.7, weights, stop_gradient)
