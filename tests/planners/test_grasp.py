@@ -17,11 +17,12 @@ from tests.planners.conftest import (
     run,
 )
 
-# Measured worst terminal cost (5 problem sets x 4 problems, 300 iterations, syncs every
-# 50): sync_mode=gd 7.4e-3, sync_mode=cem 4.8e-3 (initial costs 0.2..5).  On a linear
-# system the goal term (gamma) and the state noise keep the relaxed optimum off the
+# Measured worst terminal cost (5 problem sets x 4 problems, 300 iterations, the default
+# syncs every 12 iterations of 25 steps): sync_mode=gd 3.1e-4, sync_mode=cem 5.1e-3
+# (initial costs 0.2..5; with the author's syncs every 50 x 10: 7.4e-3 and 4.8e-3).  On a
+# linear system the goal term (gamma) and the state noise keep the relaxed optimum off the
 # exact solution; the syncs bring the serial error down.
-TOL_GD = 2e-2
+TOL_GD = 3e-3
 TOL_CEM = 1.5e-2
 
 
@@ -136,3 +137,18 @@ def test_grasp_runs_in_float64_and_keeps_dtype():
     z0, g, _ = make_problems(model, B=2)
     result = run("grasp", {"iterations": 20, "sync_every": 10, "init_noise": 0.1}, model, z0, g)
     assert result.actions.dtype == torch.float64 and result.info["states"].dtype == torch.float64
+
+
+def test_grasp_author_plans_as_grasp_with_the_authors_fields(model):
+    """The preset is a config, nothing else: same seed, same plan (the tables measured
+    with the author's config as ``grasp`` are reproduced by ``grasp-author``)."""
+    from grasp_bench.planners import REGISTRY
+
+    author = REGISTRY["grasp-author"][0]()
+    fields = {"iterations": 40, "noise": author.noise, "lr_states": author.lr_states,
+              "gamma": author.gamma, "sync_every": 20, "sync_steps": author.sync_steps,
+              "sync_lr": author.sync_lr}
+    z0, g, _ = make_problems(model, B=3)
+    as_preset = run("grasp-author", {"iterations": 40, "sync_every": 20}, model, z0, g, seed=3)
+    as_grasp = run("grasp", fields, model, z0, g, seed=3)
+    torch.testing.assert_close(as_preset.actions, as_grasp.actions, rtol=0, atol=0)
