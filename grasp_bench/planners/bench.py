@@ -10,9 +10,10 @@ and two ratios that say how much a planner adds around the model work it cannot 
 
 Times are the planners' own clock (:class:`~grasp_bench.planners.timing.Stopwatch`:
 CUDA-synchronized, final cost evaluation excluded), the best of ``repeats`` runs after
-a warm-up.  Iterations per timed run: 50 for the gradient planners (GRASP's includes one
-sync, amortized as with its defaults: sync every 50), 2 for the sampling planners (iCEM's
-population shrinks over its iterations, so its first two are its most expensive).
+a warm-up.  Iterations per timed run: 50 for the gradient planners (GRASP's include its
+syncs, as its config has them: with the defaults 4 syncs of 25 BPTT steps, with
+``grasp-author``'s one of 10), 2 for the sampling planners (iCEM's population shrinks
+over its iterations, so its first two are its most expensive).
 
 Run ``python -m grasp_bench.planners.bench [--device cuda] [--quick]`` for a table on a
 same-size stand-in of the Push-T world model (the state MLP of
