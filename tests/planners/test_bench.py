@@ -23,3 +23,22 @@ def test_bench_planners_rows_and_ratios():
             assert r["baseline_ms"] is None and r["ratio"] is None
     table = format_table(rows)
     assert "grasp/fwd+bwd" in table and len(table.splitlines()) == len(rows) + 2
+
+
+def test_grasp_presets_are_timed_over_as_many_iterations_as_grasp(monkeypatch):
+    """Per-iteration times amortize the syncs: a preset timed over fewer iterations than
+    its sync period would leave them out and look several times cheaper than GRASP."""
+    from grasp_bench.planners import bench
+
+    seen = {}
+    real = bench.make_planner
+
+    def spy(name, overrides=None):
+        seen[name] = (overrides or {}).get("iterations")
+        return real(name, overrides)
+
+    monkeypatch.setattr(bench, "make_planner", spy)
+    names = ["grasp", "grasp-author", "grasp-nosg", "gd"]
+    for name in names:
+        bench.time_planner(LinearModel(), name, 2, 1, "cpu", repeats=0)
+    assert seen == {n: bench.BENCH_ITERATIONS["gd" if n == "gd" else "grasp"] for n in names}
