@@ -29,14 +29,11 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import ClassVar
 
-from grasp_bench.planners.grasp import GRASP, GRASPConfig
+from grasp_bench.planners.grasp import _SRC, GRASP, GRASPConfig
 from grasp_bench.planners.registry import knob, register
 from grasp_bench.planners.space import SearchSpace
 
 __all__ = ["ABLATIONS", "PRESETS", "ablated_fields"]
-
-
-_SRC = "le-wm-grasp grasp.yaml"
 
 
 @dataclass(frozen=True)
@@ -97,7 +94,6 @@ ABLATIONS = {
     "grasp-nogoal": _preset("grasp-nogoal", GRASPNoGoalConfig,
                             "GRASP without the dense goal term."),
 }
-
 
 
 def ablated_fields(name: str) -> tuple[str, ...]:
