@@ -17,7 +17,13 @@ from gymnasium.envs.registration import register, registry
 from envs.ballnav import BallNavEnv
 from envs.layouts import DEFAULT_LAYOUT, LAYOUTS, Layout, get_layout, straight_line_blocked
 from envs.paths import geodesic_distance, path_length, shortest_path
-from envs.policies import BallNavFollower, PushTPusher, RandomPolicy, make_policy
+from envs.policies import (
+    BallNavFollower,
+    PushTDemonstrator,
+    PushTPusher,
+    RandomPolicy,
+    make_policy,
+)
 from envs.pusht import PushTEnv
 from envs.replay import make_env, replay
 
@@ -38,6 +44,7 @@ __all__ = [
     "BallNavEnv",
     "BallNavFollower",
     "Layout",
+    "PushTDemonstrator",
     "PushTEnv",
     "PushTPusher",
     "RandomPolicy",

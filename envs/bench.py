@@ -10,9 +10,11 @@ Prints env steps per second, single process:
   from the scripted policy (no reward bookkeeping), optionally with
   ``--workers``;
 
-and with ``--policies`` the Push-T pusher's block-motion fraction and, per
+with ``--policies`` the Push-T pusher's block-motion fraction and, per
 BallNav layout, how often the straight line to a goal H steps ahead is
-blocked and how often a greedy controller reaches that goal.
+blocked and how often a greedy controller reaches that goal; and with
+``--demos N`` the Push-T demonstrator's figures over seeds ``0..N-1`` (see
+:func:`demonstrator_stats`).
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ import numpy as np
 from envs.ballnav import BallNavEnv
 from envs.base import PymunkEnv
 from envs.layouts import DEFAULT_LAYOUT, LAYOUTS
-from envs.policies import BallNavFollower, PushTPusher, make_policy
-from envs.pusht import PushTEnv
+from envs.policies import BallNavFollower, PushTPusher, demonstrate, make_policy
+from envs.pusht import PushTEnv, angle_error
 from envs.replay import replay
 
 
@@ -131,6 +133,94 @@ def ballnav_layout_stats(
     return out
 
 
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion (95 % for ``z = 1.96``)."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = successes / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1.0 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def demonstrator_stats(
+    episodes: int, max_steps: int = 300, horizons: tuple[int, ...] = (40, 60, 80)
+) -> dict[str, object]:
+    """Figures of :func:`envs.policies.demonstrate` on seeds ``0..episodes-1``.
+
+    Returns a dict: ``success`` (count), ``interval`` (95 % Wilson),
+    ``lengths`` ``(E,)`` episode lengths, ``ok`` ``(E,)`` bool, ``pos0``/``pos1``
+    ``(E,)`` initial / final block position errors (px), ``ang0``/``ang1``
+    (degrees), ``moved`` ``(E,)`` start -> end block displacement (px),
+    ``segments`` {H: ``(n_H,)`` net block displacement over one random
+    H-step window per episode at least H steps long (seeded rng)}, ``seconds``
+    per episode.
+    """
+    env = PushTEnv()
+    rng = np.random.default_rng(12345)
+    goal = env.goal_pose
+    rows, segs = [], {h: [] for h in horizons}
+    t0 = time.perf_counter()
+    for seed in range(episodes):
+        states, actions, ok = demonstrate(env, seed, max_steps=max_steps)
+        b = states[:, 2:4]
+        pos = np.linalg.norm(b[[0, -1]] - goal[:2], axis=1)
+        ang = np.degrees(angle_error(states[[0, -1], 4], goal[2]))
+        rows.append((len(actions), ok, *pos, *ang, float(np.linalg.norm(b[-1] - b[0]))))
+        for h in horizons:
+            if len(actions) >= h:
+                i = int(rng.integers(0, len(actions) - h + 1))
+                segs[h].append(float(np.linalg.norm(b[i + h] - b[i])))
+    seconds = (time.perf_counter() - t0) / max(episodes, 1)
+    cols = np.array(rows, dtype=np.float64).reshape(-1, 7).T
+    ok = cols[1].astype(bool)
+    return {
+        "success": int(ok.sum()),
+        "interval": wilson_interval(int(ok.sum()), episodes),
+        "lengths": cols[0].astype(int),
+        "ok": ok,
+        "pos0": cols[2],
+        "pos1": cols[3],
+        "ang0": cols[4],
+        "ang1": cols[5],
+        "moved": cols[6],
+        "segments": {h: np.array(v) for h, v in segs.items()},
+        "seconds": seconds,
+    }
+
+
+def print_demonstrator_stats(episodes: int) -> None:
+    """Print :func:`demonstrator_stats` (``--demos``)."""
+    st = demonstrator_stats(episodes)
+    lo, hi = st["interval"]
+    lengths, ok = st["lengths"], st["ok"]
+
+    def q(x: np.ndarray) -> str:
+        if len(x) == 0:
+            return "n/a"
+        p10, p50, p90 = np.quantile(x, [0.1, 0.5, 0.9])
+        return f"median {p50:.0f} (10-90 %: {p10:.0f}-{p90:.0f})"
+
+    print(
+        f"PushTDemonstrator, {episodes} seeded episodes (<= 300 steps): success "
+        f"{st['success']}/{episodes} = {st['success'] / max(episodes, 1):.0%} "
+        f"[95 % Wilson {lo:.0%}, {hi:.0%}], {st['seconds'] * 1e3:.0f} ms per episode"
+    )
+    print(f"  episode length: successful {q(lengths[ok])}; all {q(lengths)}")
+    print(
+        f"  block position error (px) median {np.median(st['pos0']):.1f} -> "
+        f"{np.median(st['pos1']):.1f}; angle error (deg) median {np.median(st['ang0']):.1f} -> "
+        f"{np.median(st['ang1']):.1f}; block displacement start -> end median "
+        f"{np.median(st['moved']):.0f} px"
+    )
+    cells = "  ".join(
+        f"H={h}: {np.median(v):.0f} px (n={len(v)})" if len(v) else f"H={h}: n/a"
+        for h, v in st["segments"].items()
+    )
+    print(f"  net block displacement over random H-step segments (median): {cells}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``python -m envs.bench``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -140,6 +230,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1, help="also time replay with this many")
     parser.add_argument("--layout", default=DEFAULT_LAYOUT, help="BallNav layout for the timings")
     parser.add_argument("--policies", action="store_true", help="policy / layout statistics")
+    parser.add_argument(
+        "--demos", type=int, default=0, metavar="N", help="Push-T demonstrator on N seeds"
+    )
     args = parser.parse_args(argv)
 
     print(
@@ -175,6 +268,8 @@ def main(argv: list[str] | None = None) -> None:
             stats = ballnav_layout_stats(layout, 20, 200, (40, 60, 80))
             cells = "  ".join(f"H={h}: {b:4.0%} / {g:4.0%}" for h, (b, g) in stats.items())
             print(f"  {layout:9s} {cells}")
+    if args.demos > 0:
+        print_demonstrator_stats(args.demos)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,10 @@ One *cell* is (task, world model, mode, planner, H).  In open loop (this module;
 loop is :mod:`grasp_bench.mpc`) the harness encodes starts and goals, plans all problems
 of a batch at once (the timed region: the planner's own clock, see
 :mod:`grasp_bench.planners.timing`), then, outside any timing, judges every snapshot's plan
-two ways: under the world model (its own rollout, decoded to a state, passes the env's
-success test: the paper's metric) and replayed open-loop in the simulator (transfer).
+two ways: executed open-loop in the simulator (``executed``, the headline) and under the
+world model (its own rollout, decoded to a state, passes the env's success test: a
+diagnostic), and judges each problem's own reference actions under the model (the
+reference fidelity).
 Time-to-success of a metric is the planner time at the first snapshot from which the
 plan stays successful to the end (empty when the returned plan fails).  The simulator
 never informs a planner.
@@ -91,6 +93,15 @@ def model_success(task: Task, model, z0: torch.Tensor, plans: torch.Tensor,
                         np.tile(goals, (R, 1)))
     env.close()
     return (ok & finite).reshape(R, B)
+
+
+def reference_success(task: Task, model, z0: torch.Tensor, problems: ProblemSet,
+                      sl: slice, goals: np.ndarray) -> np.ndarray:
+    """Whether the problems' own reference actions succeed under the model: ``(B,)`` bool
+    for the problems ``sl`` (``z0 (B, D)`` their encoded starts)."""
+    ref = torch.as_tensor(problems.actions[sl], dtype=torch.float32, device=z0.device)
+    plans = ref.reshape(ref.shape[0], -1, model.frameskip * ref.shape[-1])  # (B, T, k*A)
+    return model_success(task, model, z0, plans[None], goals)[0]
 
 
 def time_to_success(success: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -181,12 +192,13 @@ def run_cell(
         times = np.array([t for _, t, _ in snaps])
         s_np, g_np = problems.starts[sl], problems.goals[sl]
         succ_model = model_success(task, model, z0, plans.to(device), g_np)
+        ref_model = reference_success(task, model, z0, problems, sl, g_np)
         env_actions = to_env_actions(plans.reshape(-1, *plans.shape[2:]), k)
         succ, dist = judge(task, np.tile(s_np, (len(snaps), 1)), np.tile(g_np, (len(snaps), 1)),
                            env_actions)
         succ, dist = succ.reshape(len(snaps), m), dist.reshape(len(snaps), m)
         finite = np.isfinite(env_actions[-m:]).all(axis=(1, 2))
-        tts_model, tts_transfer = time_to_success(succ_model, times), time_to_success(succ, times)
+        tts_model, tts_executed = time_to_success(succ_model, times), time_to_success(succ, times)
         cost = result.cost.detach().cpu().double().numpy()
         finals.append(plans[-1].float().numpy())
         if "states_at_snapshots" in result.info:
@@ -195,8 +207,9 @@ def run_cell(
             ep = lo + j
             rows.append(episode_row(
                 ctx, problems, "open", planner_name, ep,
+                success_executed=bool(succ[-1, j]), time_to_success_executed_s=tts_executed[j],
                 success_model=bool(succ_model[-1, j]), time_to_success_model_s=tts_model[j],
-                success_transfer=bool(succ[-1, j]), time_to_success_transfer_s=tts_transfer[j],
+                reference_model=bool(ref_model[j]),
                 planning_time_s=times[-1], iterations=result.iterations, replans=1,
                 model_cost=float(cost[j]), real_error=float(dist[-1, j]), batch_size=m,
                 reason="" if finite[j] and np.isfinite(cost[j]) else "nan plan"))
@@ -205,7 +218,7 @@ def run_cell(
                     "env": task.name, "mode": "open", "planner": planner_name,
                     "horizon": problems.horizon, "episode": ep, "iteration": it,
                     "elapsed_s": elapsed, "success_model": bool(succ_model[i, j]),
-                    "success_transfer": bool(succ[i, j]), "real_error": float(dist[i, j]),
+                    "success_executed": bool(succ[i, j]), "real_error": float(dist[i, j]),
                 })
         if progress:
             progress(sl.stop)

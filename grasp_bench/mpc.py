@@ -34,6 +34,7 @@ from grasp_bench.bench import (
     CellContext,
     CellResult,
     episode_row,
+    reference_success,
     time_to_success,
     to_env_actions,
     warm_up,
@@ -90,6 +91,8 @@ def run_mpc_cell(
         state, goal = problems.starts[sl].copy(), problems.goals[sl]
         with torch.no_grad():
             zg = model.encode(goals[sl])
+            ref_model = reference_success(task, model, model.encode(starts[sl]), problems, sl,
+                                          goal)
         gen = torch.Generator(device=device).manual_seed(ctx.seed + b)
         done, elapsed, plan = 0, 0.0, None
         times, in_goal, dists, iters = [], [], [], 0
@@ -128,6 +131,7 @@ def run_mpc_cell(
                 ctx, problems, "mpc", planner_name, ep,
                 success_mpc=bool(in_goal_a[-1, j]) and bool(finite[j]),
                 time_to_success_mpc_s=tts[j] if finite[j] else math.nan,
+                reference_model=bool(ref_model[j]),
                 planning_time_s=elapsed, iterations=iters, replans=len(times),
                 model_cost=math.nan, real_error=float(dists[-1][j]), batch_size=m,
                 reason="" if finite[j] else "nan plan"))

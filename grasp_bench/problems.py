@@ -1,11 +1,21 @@
 """Start/goal problem sets at horizon H, feasible by construction.
 
-Problem ``i`` draws its start from the env's reset distribution (``reset(seed=s)``) and
-reaches its goal by running the task's scripted behaviour policy for ``H`` env steps in
-the simulator from there, so a plan that reaches the goal exists: the reference
-actions are kept with the problem.  A problem whose start already satisfies the
-success test for its goal is rejected, and the next seed is tried; the count of
-rejections is reported.  Seeds come from the evaluation range (never training data).
+Two sources (``--problems``), each drawing problem ``i`` from seed ``s`` of the split:
+
+* ``demo`` (Push-T's default; DINO-WM's ``dset`` protocol, ``plan.py: prepare_targets``):
+  a goal-directed demonstration (:func:`envs.policies.demonstrate`: the T pushed onto its
+  goal pose from ``reset(seed=s)``, with exploration noise) is cut at a random offset
+  (drawn from ``default_rng([s, H])``); the start is the state there and the goal is the
+  replay, from that start, of the segment's own H actions.  A demonstration shorter than
+  H yields no problem (counted as ``too_short``).
+* ``behaviour``: the start is ``reset(seed=s)`` and the goal is the state after running
+  the task's scripted behaviour policy (the random pusher; BallNav's path follower) for H
+  env steps from there.
+
+Either way a plan that reaches the goal exists: the reference actions are kept with the
+problem.  A problem whose start already satisfies the success test for its goal is
+rejected, and the next seed is tried; the count of rejections is reported.  Seeds come
+from the evaluation range (never training data).
 """
 
 from __future__ import annotations
@@ -51,6 +61,8 @@ class ProblemSet:
     actions: np.ndarray
     rejected: int
     crossing_fraction: float | None  # BallNav: straight start->goal line crosses a wall
+    source: str = "behaviour"  # see the module docstring
+    too_short: int = 0  # demo: demonstrations shorter than H (no problem drawn)
 
     def __len__(self) -> int:
         return len(self.seeds)
@@ -58,67 +70,125 @@ class ProblemSet:
     def stats(self) -> dict:
         return {
             "problems": len(self),
+            "source": self.source,
             "rejected_already_solved": self.rejected,
+            "rejected_too_short": self.too_short,
             "crossing_fraction": self.crossing_fraction,
             "first_seed": int(self.seeds[0]) if len(self) else None,
         }
 
 
-def generate(task: Task, horizon: int, n: int, *, split: str = "evaluation", offset: int = 0):
-    """Draw ``n`` problems from consecutive seeds of ``split`` starting at ``offset``."""
+def resolve_source(task: Task, source: str | None) -> str:
+    """The problem source to use: ``source``, else the task's default; :class:`UserError`
+    for a source the task does not have."""
+    source = source or task.problem_sources[0]
+    if source not in task.problem_sources:
+        raise UserError(f"--problems {source!r} is not a problem source of {task.name}; "
+                        f"expected {' or '.join(task.problem_sources)}")
+    return source
+
+
+#: Demonstrations already run in this process, by (settings, seed): a sweep's horizons
+#: cut their segments from the same episodes.
+_DEMOS: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def demonstration(task: Task, env, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The demonstration of ``seed``: states ``(L+1, S)`` and actions ``(L, A)``."""
+    from envs.policies import demonstrate
+
+    key = (json.dumps(task.demo_description, sort_keys=True), seed)
+    if key not in _DEMOS:
+        if len(_DEMOS) > 4096:
+            _DEMOS.clear()
+        states, actions, _ = demonstrate(env, seed, **task.demo_description)
+        _DEMOS[key] = (states, actions)
+    return _DEMOS[key]
+
+
+def _demo_problem(task: Task, env, seed: int, horizon: int):
+    """A random H-step segment of the demonstration of ``seed``: ``(states, actions)`` of
+    the segment replayed from its start, or None when the demonstration is too short."""
+    states, actions = demonstration(task, env, seed)
+    if len(actions) < horizon:
+        return None
+    off = int(np.random.default_rng([seed, horizon]).integers(0, len(actions) - horizon + 1))
+    acts = np.asarray(actions[off:off + horizon], np.float64)
+    replayed = replay(env, states[off][None], acts[None])[0]  # (H + 1, S), start included
+    return replayed, acts
+
+
+def generate(task: Task, horizon: int, n: int, *, split: str = "evaluation", offset: int = 0,
+             source: str | None = None) -> ProblemSet:
+    """Draw ``n`` problems of ``source`` (default: the task's) from consecutive seeds of
+    ``split`` starting at ``offset``."""
     if horizon <= 0 or n <= 0:
         raise UserError(f"horizon and problem count must be positive (got {horizon}, {n})")
+    source = resolve_source(task, source)
     seed_range = SPLITS[split]
     env = task.make_env()
     seeds, starts, goals, actions = [], [], [], []
-    rejected = 0
+    rejected = too_short = 0
     seed = seed_range.start + offset
     while len(seeds) < n:
         if seed >= seed_range.stop:
             raise UserError(f"ran out of {split} seeds while drawing problems")
-        states, acts = collect_episode(task, seed, horizon, explore=False)
-        if bool(env.is_success(states[0], states[-1])):
+        if source == "demo":
+            drawn = _demo_problem(task, env, seed, horizon)
+        else:
+            drawn = collect_episode(task, seed, horizon, explore=False)
+        if drawn is None:
+            too_short += 1
+        elif bool(env.is_success(drawn[0][0], drawn[0][-1])):
             rejected += 1
         else:
             seeds.append(seed)
-            starts.append(states[0])
-            goals.append(states[-1])
-            actions.append(acts)
+            starts.append(drawn[0][0])
+            goals.append(drawn[0][-1])
+            actions.append(drawn[1])
         seed += 1
+        if too_short > 10 * n + 100 and too_short > 10 * len(seeds):
+            raise UserError(f"H = {horizon}: {too_short} of the {seed - seed_range.start - offset}"
+                            f" {source} episodes tried are shorter than H; choose a shorter "
+                            "horizon or --problems behaviour")
     starts_a, goals_a = np.asarray(starts), np.asarray(goals)
     crossing = None
     if hasattr(env, "straight_line_blocked"):
         crossing = float(np.mean(env.straight_line_blocked(starts_a, goals_a)))
     env.close()
     return ProblemSet(task.tag, horizon, np.asarray(seeds), starts_a, goals_a,
-                      np.asarray(actions), rejected, crossing)
+                      np.asarray(actions, np.float64), rejected, crossing, source, too_short)
 
 
 def load_or_generate(
     task: Task, horizon: int, n: int, *, split: str = "evaluation", offset: int = 0,
-    cache: bool = True,
+    source: str | None = None, cache: bool = True,
 ) -> ProblemSet:
     """:func:`generate`, cached on disk (an ``.npz`` per set, written atomically)."""
+    source = resolve_source(task, source)
     if not cache:
-        return generate(task, horizon, n, split=split, offset=offset)
+        return generate(task, horizon, n, split=split, offset=offset, source=source)
     # the key covers everything that shapes the problems: task, policy, sizes, version
-    recipe = json.dumps([task.env_id, task.env_kwargs, task.policy_description, __version__],
+    policy = task.demo_description if source == "demo" else task.policy_description
+    recipe = json.dumps([task.env_id, task.env_kwargs, source, policy, __version__],
                         sort_keys=True, default=str)
     digest = hashlib.sha256(recipe.encode()).hexdigest()[:10]
-    path = cache_dir() / f"{task.tag}-H{horizon}-{split}{offset}-n{n}-{digest}.npz"
+    path = cache_dir() / f"{task.tag}-{source}-H{horizon}-{split}{offset}-n{n}-{digest}.npz"
     if path.exists():
         try:
             with np.load(path, allow_pickle=False) as f:
                 info = json.loads(str(f["info"]))
                 return ProblemSet(task.tag, horizon, f["seeds"], f["starts"], f["goals"],
-                                  f["actions"], info["rejected"], info["crossing_fraction"])
+                                  f["actions"], info["rejected"], info["crossing_fraction"],
+                                  source, info["too_short"])
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache entry is regenerated
-    ps = generate(task, horizon, n, split=split, offset=offset)
+    ps = generate(task, horizon, n, split=split, offset=offset, source=source)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.stem + f".{os.getpid()}.tmp.npz")
-        info = json.dumps({"rejected": ps.rejected, "crossing_fraction": ps.crossing_fraction})
+        info = json.dumps({"rejected": ps.rejected, "crossing_fraction": ps.crossing_fraction,
+                           "too_short": ps.too_short})
         np.savez(tmp, seeds=ps.seeds, starts=ps.starts, goals=ps.goals, actions=ps.actions,
                  info=np.array(info))
         os.replace(tmp, path)

@@ -68,7 +68,7 @@ def load_episode(run_dir: Path, planner: str, horizon: int, episode: int) -> Epi
     prep = prepare(dataclasses.replace(opts, tuned=None))  # the plans are kept: no configs
     check_same_model(run_dir, prep, tuned=False)
     problems = load_or_generate(prep.task, horizon, opts.episodes, split=opts.problem_split,
-                                offset=opts.problem_offset)
+                                offset=opts.problem_offset, source=prep.options.problem_source)
     with np.load(path) as f:
         plans = {k: f[k][episode] for k in f.files}
     return Episode(prep.task, prep.model, opts.mode, planner, problems.starts[episode],

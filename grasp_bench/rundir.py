@@ -72,6 +72,7 @@ def options_of_run(run_dir: Path) -> SweepOptions:
     if not isinstance(d, dict):
         raise UserError(f"{run_dir} was not made by grasp-bench run or sweep")
     hints = typing.get_type_hints(SweepOptions)
+    d = {"problem_source": "behaviour", **d}  # runs made before the demo problems used behaviour
     unknown = set(d) - set(hints)
     if unknown:
         raise UserError(f"{run_dir}/meta.json: unknown options {sorted(unknown)}")

@@ -15,7 +15,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -29,7 +29,7 @@ from grasp_bench.errors import UserError
 from grasp_bench.models.checkpoint import load_checkpoint
 from grasp_bench.objective import OBJECTIVES, goal_weights
 from grasp_bench.planners import apply_overrides, parse_overrides
-from grasp_bench.problems import load_or_generate, problem_stats
+from grasp_bench.problems import load_or_generate, problem_stats, resolve_source
 from grasp_bench.results import (
     EPISODE_COLUMNS,
     MODES,
@@ -71,6 +71,7 @@ class SweepOptions:
     model: str = "learned"  # the state model; "latent": the latent model; "simulator": ceiling
     threads: int = DEFAULT_THREADS  # torch CPU threads
     tuned: str | None = None  # tuned-config file, "shipped" for the env's and model's own
+    problem_source: str | None = None  # demo or behaviour; None: the task's default
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -108,6 +109,7 @@ def prepare(opts: SweepOptions) -> Prepared:
     from grasp_bench.planners import REGISTRY
 
     task = get_task(opts.env, opts.layout)
+    opts = replace(opts, problem_source=resolve_source(task, opts.problem_source))
     if not opts.planners:
         raise UserError("no planners given; expected some of " + ", ".join(REGISTRY))
     for p in opts.planners:
@@ -239,6 +241,7 @@ def run_sweep(
         meta = collect_meta(
             ["grasp-bench", *sys.argv[1:]],
             seeds={"planner_seed": opts.seed, "problem_split": opts.problem_split,
+                   "problem_source": opts.problem_source,
                    "problem_seeds_start": SPLITS[opts.problem_split].start + opts.problem_offset},
             device_name=device_name(prep.device),
             checkpoints={prep.task.tag: prep.manifest["sha256"]},
@@ -263,7 +266,8 @@ def run_sweep(
                 continue
             if problems is None:
                 problems = load_or_generate(prep.task, h, opts.episodes,
-                                            split=opts.problem_split, offset=opts.problem_offset)
+                                            split=opts.problem_split, offset=opts.problem_offset,
+                                            source=opts.problem_source)
                 if str(h) not in stats:
                     stats[str(h)] = problem_stats(prep.task, problems)
                     write_json_atomic(stats, stats_path)

@@ -33,6 +33,10 @@ class Task:
     #: The goal metric's tolerance per state dim (None: ignored), in the success test's
     #: units; see :mod:`grasp_bench.objective`.
     goal_scales: tuple[float | None, ...] = ()
+    #: Problem sources (:mod:`grasp_bench.problems`), the default first.
+    problem_sources: tuple[str, ...] = ("behaviour",)
+    #: The goal-directed demonstrator's settings (source ``demo``).
+    demo_description: dict = field(default_factory=dict)
 
     @property
     def env_kwargs(self) -> dict:
@@ -94,6 +98,10 @@ PUSHT = Task(
     # DINO-WM eval_state: ||(agent_xy, block_xy) - goal||_2 < 20 px, angle error < pi/9;
     # velocities are not part of success.
     goal_scales=(20.0, 20.0, 20.0, 20.0, math.pi / 9, None, None),
+    # DINO-WM's problems are segments of (noisy) demonstrations; the random pushes stay
+    # as the harder stress set.
+    problem_sources=("demo", "behaviour"),
+    demo_description={"noise_std": 0.1, "epsilon": 0.05},
 )
 
 

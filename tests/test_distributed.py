@@ -24,7 +24,7 @@ GRASP_BENCH = Path(sys.executable).with_name("grasp-bench")
 ARGS = ["--env", "ballnav", "--horizons", "10", "--planners", "cem,gd", "--episodes", "2",
         "--batch-size", "1", "--device", "cpu", "--set", "cem.iterations=3",
         "--set", "cem.samples=16", "--set", "cem.topk=4", "--set", "gd.iterations=800"]
-SAME = ["seed", "success_model", "success_transfer", "model_cost", "real_error", "iterations"]
+SAME = ["seed", "success_model", "success_executed", "model_cost", "real_error", "iterations"]
 
 
 @pytest.fixture(autouse=True)

@@ -98,6 +98,11 @@ LayoutOpt = Annotated[
 ]
 DeviceOpt = Annotated[str, typer.Option(help="auto (cuda if available), cpu or cuda.")]
 ThreadsOpt = Annotated[int, typer.Option(help="torch CPU threads (recorded in meta.json).")]
+SourceOpt = Annotated[str | None, typer.Option(
+    help="Problem source: demo (random H-step segments of goal-directed demonstrations, as "
+         "DINO-WM's problems; Push-T's default) or behaviour (the first H steps of the "
+         "scripted behaviour policy: random pushes, BallNav's path follower; the harder "
+         "stress set).")]
 
 
 def _positive(name: str, value: int) -> None:
@@ -118,5 +123,3 @@ def _writable_file(path: Path) -> Path:
     except OSError as e:
         raise UserError(f"output {path} is not writable: {e.strerror}") from None
     return path
-
-

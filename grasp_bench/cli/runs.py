@@ -12,6 +12,7 @@ from grasp_bench.cli.common import (
     DeviceOpt,
     EnvOpt,
     LayoutOpt,
+    SourceOpt,
     ThreadsOpt,
     app,
     console,
@@ -34,7 +35,8 @@ SeedOpt = Annotated[
     int, typer.Option(help="Planner seed (problems come from --split and --problem-offset).")
 ]
 ModeOpt = Annotated[str, typer.Option(
-    help="open: plan once (the paper's setting; judged under the model and in transfer); "
+    help="open: plan once (the paper's setting; the plan executed in the simulator, and "
+         "under the model as a diagnostic); "
          "mpc: closed loop, re-plan after every executed segment (judged in the simulator).")]
 ExecuteOpt = Annotated[int, typer.Option(help="MPC: model steps executed between re-plans.")]
 ReplanOpt = Annotated[float, typer.Option(
@@ -85,7 +87,7 @@ def _parse_ints(text: str, what: str) -> tuple[int, ...]:
 
 def _options(env, layout, planners, horizons, episodes, seed, device, batch_size, snapshots,
              overrides, checkpoint, split, offset, mode, execute, replan_budget, objective,
-             model, threads, tuned=False, tuned_file=None):
+             model, threads, tuned=False, tuned_file=None, source=None):
     from grasp_bench.devices import resolve_device
     from grasp_bench.sweep import SweepOptions
 
@@ -100,6 +102,7 @@ def _options(env, layout, planners, horizons, episodes, seed, device, batch_size
         problem_offset=offset, mode=mode, execute=execute, replan_budget=replan_budget,
         objective=objective, model=model, threads=threads,
         tuned=str(tuned_file) if tuned_file else ("shipped" if tuned else None),
+        problem_source=source,
     )
 
 
@@ -112,8 +115,9 @@ def _execute(prep, run_dir: Path, ray: str | None = None) -> None:
         else f"model {prep.checkpoint.name}"
     console.print(
         f"[bold]{prep.task.tag}[/] {opts.mode} loop, {what} on {prep.device} "
-        f"({opts.threads} thread{'s' if opts.threads > 1 else ''}), {opts.episodes} problems "
-        f"per cell, H = {', '.join(map(str, opts.horizons))} -> {run_dir}"
+        f"({opts.threads} thread{'s' if opts.threads > 1 else ''}), {opts.episodes} "
+        f"{opts.problem_source} problems per cell, H = {', '.join(map(str, opts.horizons))} "
+        f"-> {run_dir}"
         + (f"; tuned configs from {prep.tuned_file}" if prep.tuned_file else "")
         + (f"; Ray cluster {ray}" if ray else ""),
         highlight=False, soft_wrap=True
@@ -150,24 +154,35 @@ def _execute(prep, run_dir: Path, ray: str | None = None) -> None:
 
 def _print_summary(summary) -> None:
     from grasp_bench.results import METRIC_LABELS, MODE_METRICS, format_seconds, percent_ci
+    from grasp_bench.results.tables import format_gap
 
     envs = ", ".join(dict.fromkeys(summary["env"]))
     metrics = list(dict.fromkeys(m for mode in summary["mode"] for m in MODE_METRICS[mode]))
     table = Table(title=f"{envs}: success % [95% Wilson CI], median time-to-success (TTS)")
-    for col in ("H", "planner", "n", *(c for m in metrics for c in (f"{m} %", "TTS")), "plan"):
+    gap = "open" in set(summary["mode"])
+    columns = ["H", "planner", "n", *(c for m in metrics for c in (f"{m} %", "TTS")),
+               "fidelity %", *(["gap"] if gap else []), "plan"]
+    for col in columns:
         table.add_column(col, justify="left" if col == "planner" else "right", no_wrap=True)
     for r in summary.to_dict("records"):
         cells = []
         for m in metrics:
             cells += [percent_ci(r[f"{m}_rate"], r[f"{m}_ci_low"], r[f"{m}_ci_high"]),
                       format_seconds(r[f"{m}_median_tts_s"])]
+        cells.append(percent_ci(r["fidelity_rate"], r["fidelity_ci_low"], r["fidelity_ci_high"]))
+        if gap:
+            cells.append(format_gap(r["exploitation_gap"]))
         table.add_row(str(r["horizon"]), r["planner"], str(r["n"]), *cells,
                       f"{r['mean_planning_time_s']:.1f}s")
     console.print(table)
     for m in metrics:
         console.print(f"  {m}: {METRIC_LABELS[m]}", highlight=False, soft_wrap=True)
-    console.print("  TTS: planner time to the first snapshot (MPC: re-plan) from which it "
-                  "stays successful", highlight=False, soft_wrap=True)
+    console.print("  fidelity: the share of the problems whose own reference actions succeed "
+                  "under the model" + ("; gap: model % minus executed %, in points" if gap
+                                       else ""), highlight=False, soft_wrap=True)
+    console.print("  TTS, plan: planner seconds for the whole batch of n problems (not per "
+                  "problem), TTS to the first snapshot (MPC: re-plan) from which it stays "
+                  "successful", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -196,15 +211,21 @@ def run(
     threads: ThreadsOpt = DEFAULT_THREADS,
     tuned: TunedOpt = False,
     tuned_file: TunedFileOpt = None,
+    problem_source: SourceOpt = None,
     out: OutOpt = None,
 ) -> None:
-    """Plan a problem set at one horizon with each planner; print and save the table."""
+    """Plan a problem set at one horizon with each planner; print and save the table.
+
+    Open loop leads with the executed plan (the simulator runs the planned actions); the
+    table adds success under the model (a diagnostic), the reference fidelity (the share
+    of problems whose own actions succeed under the model) and the exploitation gap.
+    """
     from grasp_bench.rundir import new_run_dir
     from grasp_bench.sweep import prepare
 
     opts = _options(env, layout, planners, (horizon,), episodes, seed, device, batch_size,
                     snapshots, overrides, checkpoint, split, problem_offset, mode, execute,
-                    replan_budget, objective, model, threads, tuned, tuned_file)
+                    replan_budget, objective, model, threads, tuned, tuned_file, problem_source)
     prep = prepare(opts)
     _execute(prep, new_run_dir(f"run-{prep.task.tag}-{mode}-H{horizon}", out))
 
@@ -233,6 +254,7 @@ def sweep(
     threads: ThreadsOpt = DEFAULT_THREADS,
     tuned: TunedOpt = False,
     tuned_file: TunedFileOpt = None,
+    problem_source: SourceOpt = None,
     out: OutOpt = None,
     resume: Annotated[
         Path | None, typer.Option(help="Finish an interrupted sweep in this run directory "
@@ -261,12 +283,17 @@ def sweep(
         if not resume.is_dir():
             raise UserError(f"--resume {resume}: no such run directory")
         prep = prepare(options_of_run(resume))
+        was = prep.options.problem_source
+        if problem_source is not None and problem_source != was:
+            raise UserError(f"--resume {resume}: the run's problems are {was!r}, not "
+                            f"{problem_source!r}; start a new run for those")
         check_same_model(resume, prep)
         _execute(prep, resume, cluster)
         return
     opts = _options(env, layout, planners, _parse_ints(horizons, "horizons"), episodes, seed,
                     device, batch_size, snapshots, overrides, checkpoint, split, problem_offset,
-                    mode, execute, replan_budget, objective, model, threads, tuned, tuned_file)
+                    mode, execute, replan_budget, objective, model, threads, tuned, tuned_file,
+                    problem_source)
     prep = prepare(opts)
     if cluster is not None:
         if opts.model == "simulator":

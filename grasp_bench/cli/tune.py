@@ -12,6 +12,7 @@ from grasp_bench.cli.common import (
     DeviceOpt,
     EnvOpt,
     LayoutOpt,
+    SourceOpt,
     ThreadsOpt,
     app,
     console,
@@ -58,6 +59,7 @@ def tune(
              ".json; the shipped ones are in results/reference/tuned/).")] = None,
     resume: Annotated[bool, typer.Option(
         help="Finish the studies already in --storage (a killed trial is run again).")] = False,
+    problem_source: SourceOpt = None,
 ) -> None:
     """Tune planners on the tuning split with Optuna (TPE); write the winners.
 
@@ -78,7 +80,8 @@ def tune(
         horizons=_parse_ints(horizons, "horizons"), trials=trials, problems=problems,
         seed=seed, time_cap=time_cap, rescore=rescore, fixed=tuple(fixed or ()),
         device=resolve_device(device).type, threads=threads, objective=objective,
-        checkpoint=str(checkpoint) if checkpoint else None, model=model)
+        checkpoint=str(checkpoint) if checkpoint else None, model=model,
+        problem_source=problem_source)
     prep, specs = prepare_tuning(opts)
     default_db, default_out = default_paths(prep)
     storage, out = storage or default_db, out or default_out

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from grasp_bench.errors import UserError
-from grasp_bench.results.schema import CELL_KEYS, METRICS
+from grasp_bench.results.schema import CELL_KEYS, LEGACY_NAMES, METRICS
 from grasp_bench.results.stats import two_proportion_test
 
 COMPARISON_COLUMNS = (
@@ -33,6 +33,7 @@ def load_summary(path: str | os.PathLike[str]) -> pd.DataFrame:
         frame = pd.read_csv(file)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise UserError(f"unreadable summary {file}: {str(err).splitlines()[0]}") from None
+    frame = frame.rename(columns=LEGACY_NAMES)
     counts = [f"{m}_{c}" for m in METRICS for c in ("n", "successes")]
     missing = [c for c in (*CELL_KEYS, "n", *counts) if c not in frame]
     if missing:

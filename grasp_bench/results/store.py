@@ -22,6 +22,7 @@ from grasp_bench.results.schema import (
     CELL_KEYS,
     EPISODE_COLUMNS,
     INT_COLUMNS,
+    LEGACY_NAMES,
     SNAPSHOT_COLUMNS,
     STRING_COLUMNS,
 )
@@ -99,6 +100,7 @@ def _read_results_csv(path: Path) -> pd.DataFrame:
     na = {c: ["", "nan", "NaN"] for c in header if c not in STRING_COLUMNS}
     frame = pd.read_csv(path, keep_default_na=False, na_values=na,
                         dtype={c: str for c in STRING_COLUMNS if c in header})
+    frame = frame.rename(columns=LEGACY_NAMES)
     for col in frame.columns:
         if col in BOOL_COLUMNS:
             frame[col] = as_nullable_bool(frame[col])

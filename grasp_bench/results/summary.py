@@ -21,6 +21,7 @@ import pandas as pd
 from grasp_bench.results.schema import (
     CELL_KEYS,
     METRICS,
+    REFERENCE_COLUMN,
     SUMMARY_COLUMNS,
     success_column,
     tts_column,
@@ -74,6 +75,18 @@ def _metric_summary(cell: pd.DataFrame, metric: str) -> dict[str, Any]:
     }
 
 
+def _fidelity(cell: pd.DataFrame) -> dict[str, Any]:
+    """Reference fidelity: the share of the cell's problems whose own reference actions
+    succeed under the model, with its 95% Wilson interval (n = 0 where not measured)."""
+    ref = as_nullable_bool(cell[REFERENCE_COLUMN]) if REFERENCE_COLUMN in cell else \
+        pd.Series(dtype="boolean")
+    ref = ref.dropna()
+    n, k = len(ref), int(ref.sum())
+    low, high = wilson_interval(k, n) if n else (math.nan, math.nan)
+    return {"fidelity_n": n, "fidelity_successes": k, "fidelity_rate": k / n if n else math.nan,
+            "fidelity_ci_low": low, "fidelity_ci_high": high}
+
+
 def _mean(cell: pd.DataFrame, col: str) -> float:
     if col not in cell or not len(cell):
         return math.nan
@@ -93,6 +106,8 @@ def summarize(episodes: pd.DataFrame) -> pd.DataFrame:
         row["n"] = len(cell)
         for m in METRICS:
             row.update(_metric_summary(cell, m))
+        row.update(_fidelity(cell))
+        row["exploitation_gap"] = row["model_rate"] - row["executed_rate"]  # NaN unless open
         reason = cell["reason"].fillna("").astype(str).str.strip() if "reason" in cell else None
         row.update(mean_planning_time_s=_mean(cell, "planning_time_s"),
                    mean_iterations=_mean(cell, "iterations"),

@@ -9,7 +9,13 @@ from collections.abc import Sequence
 import pandas as pd
 from tabulate import tabulate
 
-from grasp_bench.results.schema import HEADLINE, METRIC_LABELS, METRIC_TITLES, MODE_METRICS
+from grasp_bench.results.schema import (
+    HEADLINE,
+    METRIC_LABELS,
+    METRIC_TITLES,
+    METRICS,
+    MODE_METRICS,
+)
 from grasp_bench.results.summary import ordered_unique, planner_order, solved_within
 
 
@@ -40,6 +46,13 @@ def percent_ci(rate: float, low: float, high: float) -> str:
     return f"{100 * rate:.0f} [{100 * low:.0f}, {100 * high:.0f}]"
 
 
+def format_gap(gap: float) -> str:
+    """Exploitation gap in percentage points, '+35' ('-' when not measured)."""
+    if gap is None or not math.isfinite(gap):
+        return "-"
+    return f"{100 * gap:+.0f}"
+
+
 def select(summary: pd.DataFrame, env: str | None = None,
            mode: str | None = None) -> pd.DataFrame:
     """Rows of one env and one mode: the given ones, else the only ones present."""
@@ -58,8 +71,8 @@ def paper_table(summary: pd.DataFrame, planners_order: Sequence[str] | None = No
                 env: str | None = None, mode: str | None = None, metric: str | None = None,
                 with_ci: bool = False) -> pd.DataFrame:
     """Paper-format table of strings: one row per horizon (index ``H``), one column per
-    planner, for ``metric`` (default: the mode's headline -- under the world model for open
-    loop, the paper's Table 1 metric).  Cells not run are ``""``."""
+    planner, for ``metric`` (default: the mode's headline -- the executed plan for open
+    loop).  Cells not run are ``""``."""
     rows = select(summary, env, mode)
     metric = metric or HEADLINE[rows["mode"].iloc[0]]
     planners = planner_order(rows["planner"], planners_order)
@@ -107,19 +120,27 @@ def detail_table(summary: pd.DataFrame) -> pd.DataFrame:
     for r in summary.to_dict("records"):
         row = {"env": r["env"], "mode": r["mode"], "planner": r["planner"],
                "H": int(r["horizon"]), "n": int(r["n"])}
-        for m in ("model", "transfer", "mpc"):
+        for m in METRICS:
             row[f"{m} [95% CI]"] = percent_ci(r[f"{m}_rate"], r[f"{m}_ci_low"],
                                               r[f"{m}_ci_high"])
             row[f"{m} TTS"] = format_seconds(r[f"{m}_median_tts_s"]) \
                 if r[f"{m}_n"] else "-"
+        row["fidelity [95% CI]"] = percent_ci(r.get("fidelity_rate", math.nan),
+                                              r.get("fidelity_ci_low", math.nan),
+                                              r.get("fidelity_ci_high", math.nan))
+        row["gap (pp)"] = format_gap(r.get("exploitation_gap", math.nan))
         row["mean plan time"] = format_seconds(r["mean_planning_time_s"])
         row["mean iters"] = "-" if not math.isfinite(r["mean_iterations"]) \
             else f"{r['mean_iterations']:.1f}"
         row["errors"] = int(r["failures_by_error"])
         rows.append(row)
     frame = pd.DataFrame(rows)
-    unused = [c for m in ("model", "transfer", "mpc") if (summary[f"{m}_n"] == 0).all()
+    unused = [c for m in METRICS if (summary[f"{m}_n"] == 0).all()
               for c in (f"{m} [95% CI]", f"{m} TTS")]
+    if "fidelity_n" not in summary or (summary["fidelity_n"] == 0).all():
+        unused.append("fidelity [95% CI]")
+    if not summary.get("exploitation_gap", pd.Series(dtype=float)).notna().any():
+        unused.append("gap (pp)")
     return frame.drop(columns=[c for c in unused if c in frame])
 
 
@@ -145,6 +166,12 @@ def summary_markdown(summary: pd.DataFrame, episodes: pd.DataFrame | None = None
     parts += ["Metrics:", ""]
     parts += [f"- **{m}**: {METRIC_LABELS[m]}." for m in ordered_unique(
         x for mode in summary["mode"] for x in MODE_METRICS[mode])]
-    parts += ["- **TTS**: median over successful episodes of the planner time at the first "
-              "snapshot (or re-plan) from which the metric stays successful.", ""]
+    parts += ["- **fidelity**: reference fidelity, the share of the cell's problems whose own "
+              "reference actions succeed under the world model (how far the model can judge "
+              "a true solution).",
+              "- **gap**: exploitation gap, success under the model minus success of the "
+              "executed plan, in percentage points (open loop).",
+              "- **TTS**: median over successful episodes of the planner time at the first "
+              "snapshot (or re-plan) from which the metric stays successful; planner seconds "
+              "for the whole batch of problems.", ""]
     return "\n".join(parts)

@@ -44,6 +44,7 @@ class TuneOptions:
     objective: str = "task"
     checkpoint: str | None = None
     model: str = "learned"  # learned (state model), latent, or simulator
+    problem_source: str | None = None  # demo or behaviour; None: the task's default
 
 
 def prepare_tuning(opts: TuneOptions) -> tuple[Prepared, list[StudySpec]]:
@@ -61,12 +62,13 @@ def prepare_tuning(opts: TuneOptions) -> tuple[Prepared, list[StudySpec]]:
         env=opts.env, layout=opts.layout, planners=opts.planners, horizons=opts.horizons,
         episodes=opts.problems, seed=opts.seed, device=opts.device, overrides=opts.fixed,
         checkpoint=opts.checkpoint, problem_split="tuning", objective=opts.objective,
-        threads=opts.threads, model=opts.model))
+        threads=opts.threads, model=opts.model, problem_source=opts.problem_source))
     for p in opts.planners:
         if not REGISTRY[p][0].search_space:
             raise UserError(f"planner {p} declares no search space")
     specs = [StudySpec(p, h, opts.trials, opts.problems, opts.seed, opts.time_cap,
-                       opts.rescore, tuple(sorted(prep.overrides.get(p, {}).items())))
+                       opts.rescore, tuple(sorted(prep.overrides.get(p, {}).items())),
+                       prep.options.problem_source)
              for h in opts.horizons for p in opts.planners]
     return prep, specs
 

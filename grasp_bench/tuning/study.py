@@ -54,10 +54,11 @@ class StudySpec:
     time_cap: float  # cap = time_cap x the default's planning time
     rescore: int  # best configs confirmed on fresh problems
     fixed: tuple[tuple[str, object], ...] = ()  # fields held fixed (``--set``)
+    source: str = "demo"  # problem source (grasp_bench.problems)
 
     @property
     def name(self) -> str:
-        return f"{self.planner}-H{self.horizon}-P{self.problems}"
+        return f"{self.planner}-H{self.horizon}-P{self.problems}-{self.source}"
 
     def protocol(self, model_sha256: str, objective: str) -> dict:
         return {"trials_per_planner": self.trials, "problems": self.problems,
@@ -66,6 +67,7 @@ class StudySpec:
                 "fresh_seed": self.seed + 1, "sampler": f"TPE(seed={self.seed})",
                 "time_cap_factor": self.time_cap, "rescored": self.rescore,
                 "fixed": dict(self.fixed), "objective": objective,
+                "problem_source": self.source,
                 "model_sha256": model_sha256}
 
 
@@ -140,7 +142,7 @@ def tune_one(
         _requeue(study, t)  # killed mid-trial in an earlier session
     space, fixed = REGISTRY[spec.planner][0].search_space, dict(spec.fixed)
     problems = load_or_generate(ctx.task, spec.horizon, spec.problems, split="tuning",
-                                offset=SEARCH_OFFSET)
+                                offset=SEARCH_OFFSET, source=spec.source)
 
     def complete():
         return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
@@ -181,7 +183,7 @@ def _confirm(ctx: CellContext, spec: StudySpec, study, trials, fixed: dict,
             best.append(t)
             seen.add(key)
     fresh = load_or_generate(ctx.task, spec.horizon, spec.problems, split="tuning",
-                             offset=FRESH_OFFSET)
+                             offset=FRESH_OFFSET, source=spec.source)
     scores = {}
     for t in [default, *best]:
         key = f"fresh:{t.number}"

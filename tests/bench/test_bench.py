@@ -59,7 +59,7 @@ def test_anytime_curve_ends_at_the_headline_rate_for_a_planner_that_succeeds_the
 def test_failed_episodes_have_no_time_to_success(tiny_checkpoint):
     model, _ = load_checkpoint(tiny_checkpoint)
     eps = _cell(model).episodes
-    for m in ("model", "transfer"):
+    for m in ("model", "executed"):
         failed = ~eps[f"success_{m}"].astype(bool)
         assert eps.loc[failed, f"time_to_success_{m}_s"].isna().all()
     assert eps["success_mpc"].isna().all()  # open loop does not measure MPC
@@ -72,7 +72,7 @@ def test_nan_plans_are_failures_with_a_reason_and_the_run_goes_on(tiny_checkpoin
     cell = _cell(model)
     assert len(cell.episodes) == 3
     assert (cell.episodes["reason"] == "nan plan").all()
-    assert not cell.episodes["success_transfer"].any()
+    assert not cell.episodes["success_executed"].any()
     assert not cell.episodes["success_model"].any()
 
 
@@ -83,7 +83,7 @@ def test_batches_cover_every_problem_once(tiny_checkpoint):
     assert list(cell.episodes["batch_size"]) == [2, 2, 1]
     # the last snapshot of every episode is the returned plan's verdict
     last = cell.snapshots.groupby("episode").tail(1).set_index("episode")
-    for m in ("model", "transfer"):
+    for m in ("model", "executed"):
         np.testing.assert_array_equal(last[f"success_{m}"], cell.episodes[f"success_{m}"])
 
 

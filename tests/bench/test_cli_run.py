@@ -14,7 +14,7 @@ from grasp_bench.results import EPISODE_COLUMNS, SNAPSHOT_COLUMNS
 from .conftest import FAST
 
 runner = CliRunner()
-TIME_COLUMNS = ["time_to_success_model_s", "time_to_success_transfer_s",
+TIME_COLUMNS = ["time_to_success_model_s", "time_to_success_executed_s",
                 "time_to_success_mpc_s", "planning_time_s"]
 
 
@@ -40,10 +40,10 @@ def test_run_writes_every_file_and_column(tiny_checkpoint, tmp_path):
     assert list(pd.read_csv(out / "snapshots.csv").columns) == list(SNAPSHOT_COLUMNS)
     summary = pd.read_csv(out / "summary.csv")
     assert set(summary.planner) == {"cem", "grasp"} and (summary.n == 3).all()
-    for m in ("model", "transfer"):
+    for m in ("model", "executed"):
         assert (summary[f"{m}_ci_low"] <= summary[f"{m}_rate"]).all()
     assert (summary.mpc_n == 0).all()
-    assert "%" in res.output and "model" in res.output and "transfer" in res.output
+    assert "%" in res.output and "model" in res.output and "executed" in res.output
     meta = json.loads((out / "meta.json").read_text())
     machine = meta["extra"]["machine"]
     assert machine["torch_threads"] == 1 and machine["cpu"] and "load_after" in machine

@@ -47,7 +47,7 @@ def test_every_planner_runs_closed_loop_with_warm_starts(tiny_checkpoint, monkey
         assert inits == [None, (2, 2, 10), (2, 1, 10)], name
         eps = cell.episodes
         assert (eps["mode"] == "mpc").all() and (eps["replans"] == 3).all()
-        assert eps["success_model"].isna().all() and eps["success_transfer"].isna().all()
+        assert eps["success_model"].isna().all() and eps["success_executed"].isna().all()
         assert len(cell.snapshots) == 2 * 3
 
 

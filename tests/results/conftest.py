@@ -25,7 +25,8 @@ def make_episodes(cells: dict[tuple[str, str, int], list[Outcome]],
                    "episode": i, "seed": 100 + i, "planning_time_s": 2.0 * (i + 1),
                    "iterations": 10 * (i + 1), "replans": 0, "model_cost": 0.5,
                    "real_error": 3.0, "batch_size": len(outcomes), "device": "cpu",
-                   "threads": 1, "reason": ""}
+                   "threads": 1, "reason": "",
+                   "reference_model": i % 2 == 0}  # every other problem's own actions pass
             for m in METRICS:
                 measured = m in outcome
                 ok = measured and outcome[m] is not None

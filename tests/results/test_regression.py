@@ -13,8 +13,8 @@ from tests.results.conftest import make_episodes
 
 
 def open_cell(successes: int, n: int) -> list[dict]:
-    return ([{"model": 1.0, "transfer": 1.0}] * successes
-            + [{"model": None, "transfer": None}] * (n - successes))
+    return ([{"model": 1.0, "executed": 1.0}] * successes
+            + [{"model": None, "executed": None}] * (n - successes))
 
 
 def mpc_cell(successes: int, n: int) -> list[dict]:
@@ -86,8 +86,8 @@ def test_compare_flags_a_significant_drop() -> None:
     assert grasp["status"] == "drop" and bool(grasp["drop"])
     assert (grasp.baseline_rate, grasp.current_rate) == pytest.approx((0.9, 0.1))
     assert grasp.z > 0 and grasp.p_value < 1e-5
-    assert cmp.loc[("grasp", "transfer"), "status"] == "drop"
-    for key in (("cem", "model"), ("cem", "transfer"), ("gd", "mpc")):  # equal or higher
+    assert cmp.loc[("grasp", "executed"), "status"] == "drop"
+    for key in (("cem", "model"), ("cem", "executed"), ("gd", "mpc")):  # equal or higher
         assert cmp.loc[key, "status"] == "ok" and not cmp.loc[key, "drop"]
     assert cmp.loc[("cem", "model"), "p_value"] == pytest.approx(0.5)
 
@@ -97,8 +97,8 @@ def test_compare_reports_missing_cells_and_measured_metrics_only() -> None:
                        ("open", "latco", 40): open_cell(1, 20)})
     cmp = compare_to_baseline(current, baseline())
     pairs = list(zip(cmp["planner"], cmp["metric"], cmp["status"], strict=True))
-    assert pairs == [("cem", "model", "ok"), ("cem", "transfer", "ok"),
-                     ("grasp", "model", "missing"), ("grasp", "transfer", "missing"),
+    assert pairs == [("cem", "executed", "ok"), ("cem", "model", "ok"),
+                     ("grasp", "executed", "missing"), ("grasp", "model", "missing"),
                      ("gd", "mpc", "missing")]
     assert not cmp["drop"].any()  # latco is not in the baseline: not listed
     assert cmp.loc[cmp["status"] == "missing", "current_n"].isna().all()

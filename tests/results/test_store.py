@@ -27,8 +27,8 @@ from tests.results.conftest import make_episodes
 
 
 def mixed_episodes() -> pd.DataFrame:
-    frame = make_episodes({("open", "grasp", 40): [{"model": 1.0, "transfer": None},
-                                                  {"model": None, "transfer": None}],
+    frame = make_episodes({("open", "grasp", 40): [{"model": 1.0, "executed": None},
+                                                  {"model": None, "executed": None}],
                            ("mpc", "cem", 40): [{"mpc": 2.5}]})
     frame.loc[1, "reason"] = "nan plan"
     frame["layout"] = ["NA", "", "None"]
@@ -73,7 +73,7 @@ def test_read_csv_cells_round_trips(tmp_path: Path) -> None:
     assert back[success_column("mpc")].isna().tolist() == [True, True, False]
     assert back[success_column("model")].tolist()[:2] == [True, False]
     assert back[success_column("model")].dtype == "boolean"
-    assert back[tts_column("transfer")].isna().all()
+    assert back[tts_column("executed")].isna().all()
     assert back["layout"].tolist() == ["NA", "", "None"]  # strings verbatim
     assert back["reason"].tolist() == ["", "nan plan", ""]
     pd.testing.assert_frame_equal(summarize(back), summarize(frame), check_dtype=False)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import math
+import tempfile
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from grasp_bench.results import (
+    EPISODE_COLUMNS,
     SUMMARY_COLUMNS,
     anytime_curve,
     planner_order,
+    read_csv_cells,
     solved_within,
     summarize,
     tts_column,
@@ -18,16 +22,16 @@ from grasp_bench.results import (
 )
 from tests.results.conftest import make_episodes
 
-# open grasp H40: model 3/4 (TTS 1, 3, 2), transfer 1/4; episode 2 fails with an empty TTS
-OPEN_GRASP = [{"model": 1.0, "transfer": 0.5}, {"model": 3.0, "transfer": None},
-              {"model": None, "transfer": None}, {"model": 2.0, "transfer": None}]
+# open grasp H40: model 3/4 (TTS 1, 3, 2), executed 1/4; episode 2 fails with an empty TTS
+OPEN_GRASP = [{"model": 1.0, "executed": 0.5}, {"model": 3.0, "executed": None},
+              {"model": None, "executed": None}, {"model": 2.0, "executed": None}]
 
 
 def episodes() -> pd.DataFrame:
     frame = make_episodes({
         ("open", "grasp", 40): OPEN_GRASP,
-        ("open", "cem", 40): [{"model": None, "transfer": None}] * 2,
-        ("open", "grasp", 20): [{"model": 4.0, "transfer": 4.0}, {"model": 6.0, "transfer": 6.0}],
+        ("open", "cem", 40): [{"model": None, "executed": None}] * 2,
+        ("open", "grasp", 20): [{"model": 4.0, "executed": 4.0}, {"model": 6.0, "executed": 6.0}],
         ("mpc", "gd", 40): [{"mpc": 7.0}, {"mpc": None}, {"mpc": 7.0}],
     })
     frame.loc[5, "reason"] = "nan plan"  # second cem episode
@@ -48,10 +52,34 @@ def test_summarize_counts_rates_intervals_and_medians() -> None:
     assert (row.model_n, row.model_successes, row.model_rate) == (4, 3, 0.75)
     assert (row.model_ci_low, row.model_ci_high) == pytest.approx(wilson_interval(3, 4))
     assert row.model_median_tts_s == pytest.approx(2.0)  # median of 1, 3, 2
-    assert (row.transfer_n, row.transfer_successes, row.transfer_rate) == (4, 1, 0.25)
-    assert row.transfer_median_tts_s == pytest.approx(0.5)
+    assert (row.executed_n, row.executed_successes, row.executed_rate) == (4, 1, 0.25)
+    assert row.executed_median_tts_s == pytest.approx(0.5)
     assert row.mean_planning_time_s == pytest.approx(5.0)  # 2, 4, 6, 8
     assert row.mean_iterations == pytest.approx(25.0)
+
+
+def test_summarize_reference_fidelity_and_exploitation_gap() -> None:
+    summary = summarize(episodes()).set_index(["mode", "planner", "horizon"])
+    row = summary.loc[("open", "grasp", 40)]  # reference passes on episodes 0 and 2 of 4
+    assert (row.fidelity_n, row.fidelity_successes, row.fidelity_rate) == (4, 2, 0.5)
+    assert (row.fidelity_ci_low, row.fidelity_ci_high) == pytest.approx(wilson_interval(2, 4))
+    assert row.exploitation_gap == pytest.approx(0.75 - 0.25)  # model minus executed
+    assert math.isnan(summary.loc[("mpc", "gd", 40)].exploitation_gap)  # open loop only
+
+
+def test_summarize_reads_runs_made_before_the_rename() -> None:
+    """Files written when ``executed`` was called ``transfer`` (and had no reference
+    column) summarize with the new names and an unmeasured fidelity."""
+    old = episodes().drop(columns=["reference_model"]).rename(columns={
+        "success_executed": "success_transfer",
+        "time_to_success_executed_s": "time_to_success_transfer_s"})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "cell.episodes.csv"
+        old.to_csv(path, index=False)
+        back = read_csv_cells([path], EPISODE_COLUMNS)
+    row = summarize(back).set_index(["mode", "planner", "horizon"]).loc[("open", "grasp", 40)]
+    assert (row.executed_n, row.executed_successes) == (4, 1)
+    assert row.fidelity_n == 0 and math.isnan(row.fidelity_rate)
 
 
 def test_summarize_leaves_unmeasured_metrics_empty() -> None:
@@ -59,7 +87,7 @@ def test_summarize_leaves_unmeasured_metrics_empty() -> None:
     mpc, open_ = summary.loc[("mpc", "gd", 40)], summary.loc[("open", "grasp", 40)]
     assert (mpc.mpc_n, mpc.mpc_successes) == (3, 2)
     assert mpc.mpc_median_tts_s == pytest.approx(7.0)
-    for row, metrics in ((mpc, ("model", "transfer")), (open_, ("mpc",))):
+    for row, metrics in ((mpc, ("model", "executed")), (open_, ("mpc",))):
         for m in metrics:
             assert row[f"{m}_n"] == 0 and row[f"{m}_successes"] == 0
             for stat in ("rate", "ci_low", "ci_high", "median_tts_s"):
@@ -80,7 +108,7 @@ def test_summarize_ignores_time_of_failures_and_counts_errors() -> None:
 def test_anytime_curve_ends_at_the_success_rate() -> None:
     frame = episodes()
     summary = summarize(frame).set_index(["mode", "planner", "horizon"])
-    for metric in ("model", "transfer", "mpc"):
+    for metric in ("model", "executed", "mpc"):
         curve = anytime_curve(frame, metric)
         for key, cell in curve.groupby(["mode", "planner", "horizon"]):
             assert cell["elapsed_s"].is_monotonic_increasing

@@ -22,9 +22,10 @@ from tests.results.conftest import make_episodes
 
 
 def cell(successes: int, n: int, tts: float = 2.0) -> list[dict]:
-    """Open-loop outcomes with ``successes`` model successes out of ``n`` (transfer fails)."""
-    return ([{"model": tts, "transfer": None}] * successes
-            + [{"model": None, "transfer": None}] * (n - successes))
+    """Open-loop outcomes with ``successes`` executed successes out of ``n`` (the model's
+    verdict fails)."""
+    return ([{"executed": tts, "model": None}] * successes
+            + [{"executed": None, "model": None}] * (n - successes))
 
 
 def open_summary() -> pd.DataFrame:
@@ -52,8 +53,8 @@ def test_paper_table_layout() -> None:
     assert table.columns.tolist() == ["cem", "gd", "latco", "grasp"]
     assert table.loc[40, "grasp"] == "60.0% / 8.5s"
     assert table.loc[40, "latco"] == "" and table.loc[50, "gd"] == ""  # not run
-    transfer = paper_table(open_summary(), metric="transfer")
-    assert transfer.loc[40, "grasp"] == "0.0% / -"
+    under_model = paper_table(open_summary(), metric="model")
+    assert under_model.loc[40, "grasp"] == "0.0% / -"
 
 
 def test_paper_table_markdown_bolds_best_per_row() -> None:
@@ -71,7 +72,7 @@ def test_paper_table_markdown_no_bold_when_all_zero() -> None:
                                        ("open", "gd", 70): cell(0, 4)}))
     md = paper_table_markdown(summary)
     assert "0.0% / -" in md and "**" not in md
-    assert "**" not in paper_table_markdown(open_summary(), metric="transfer")
+    assert "**" not in paper_table_markdown(open_summary(), metric="model")
 
 
 def test_paper_table_needs_env_when_several() -> None:
@@ -84,19 +85,20 @@ def test_paper_table_needs_env_when_several() -> None:
 
 def test_detail_table_drops_metrics_not_measured() -> None:
     detail = detail_table(open_summary())
-    assert "model [95% CI]" in detail and "transfer TTS" in detail
+    assert "model [95% CI]" in detail and "executed TTS" in detail
     assert not any(c.startswith("mpc") for c in detail.columns)
     grasp40 = detail[(detail["planner"] == "grasp") & (detail["H"] == 40)].iloc[0]
-    assert grasp40["model [95% CI]"] == "60 [31, 83]" and grasp40["model TTS"] == "8.5s"
+    assert grasp40["executed [95% CI]"] == "60 [31, 83]" and grasp40["executed TTS"] == "8.5s"
+    assert grasp40["fidelity [95% CI]"] == "50 [24, 76]" and grasp40["gap (pp)"] == "-60"
     mixed = detail_table(summarize(make_episodes({("open", "cem", 40): cell(1, 2),
                                                   ("mpc", "cem", 40): [{"mpc": 1.0}]})))
-    assert {"model [95% CI]", "transfer [95% CI]", "mpc [95% CI]"} <= set(mixed.columns)
+    assert {"model [95% CI]", "executed [95% CI]", "mpc [95% CI]"} <= set(mixed.columns)
     assert mixed.loc[mixed["mode"] == "mpc", "model [95% CI]"].tolist() == ["-"]
 
 
 def test_summary_markdown_names_the_metrics() -> None:
     md = summary_markdown(open_summary())
-    for metric in ("model", "transfer"):
+    for metric in ("model", "executed"):
         assert f"- **{metric}**: {METRIC_LABELS[metric]}" in md
     assert "- **mpc**" not in md and "open loop" in md and "**70.0% / 35.0s**" in md
     episodes = make_episodes({("mpc", "gd", 30): [{"mpc": 0.5}, {"mpc": None}]})

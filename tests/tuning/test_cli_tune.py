@@ -60,7 +60,7 @@ def test_tune_writes_the_storage_the_tuned_file_and_every_trial(tuned):
         assert e["protocol"]["split"] == "tuning" and e["planner_seconds"] > 0
         lo, hi = e["fresh"]["ci_model"]
         assert 0 <= lo <= e["fresh"]["rate_model"] <= hi <= 1
-        done, _ = complete_trials(tuned / "s.db", f"{planner}-H5-P2")
+        done, _ = complete_trials(tuned / "s.db", f"{planner}-H5-P2-demo")
         assert len(done) == 3
     trials = pd.read_csv(tuned / "tuned-trials.csv")
     assert len(trials) == 6 and trials["default"].sum() == 2
@@ -73,7 +73,7 @@ def test_a_second_tune_needs_resume_which_adds_nothing_to_finished_studies(tuned
     assert "--resume" in res.stderr
     res = runner.invoke(app, [*tune_args(tiny_checkpoint, tuned), "--resume"])
     assert res.exit_code == 0, res.output
-    assert len(complete_trials(tuned / "s.db", "gd-H5-P2")[0]) == 3
+    assert len(complete_trials(tuned / "s.db", "gd-H5-P2-demo")[0]) == 3
 
 
 def test_run_uses_tuned_configs_and_report_compares(tuned, tiny_checkpoint, tmp_path):
@@ -117,7 +117,7 @@ def test_sigkill_mid_study_then_resume_loses_and_repeats_no_trial(tiny_checkpoin
     env = {**os.environ, "GRASP_BENCH_CACHE": str(tmp_path / "cache")}
     proc = subprocess.Popen([GRASP_BENCH, *args[0:]], env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=open(tmp_path / "err", "w"))
-    db, name, before = tmp_path / "s.db", "gd-H5-P2", []
+    db, name, before = tmp_path / "s.db", "gd-H5-P2-demo", []
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
