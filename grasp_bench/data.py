@@ -117,9 +117,23 @@ def collect_episode(
     return np.asarray(states, np.float64), np.asarray(actions, np.float32)
 
 
-def _collect_one(args: tuple[str, dict, int, int]) -> tuple[np.ndarray, np.ndarray]:
-    name, layout, seed, steps = args
-    return collect_episode(get_task(name, **layout), seed, steps)
+def demo_episode(task: Task, seed: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """The task's goal-directed demonstration from ``reset(seed=seed)``, at most ``steps``
+    env steps (it ends once the goal is covered): states ``(L + 1, S)``, actions ``(L, A)``."""
+    from envs.policies import demonstrate
+
+    env = task.make_env()
+    states, actions, _ = demonstrate(env, seed, max_steps=steps, **task.demo_description)
+    env.close()
+    return np.asarray(states, np.float64), np.asarray(actions, np.float32).reshape(-1, 2)
+
+
+def _collect_one(args: tuple[str, dict, int, int, str]) -> tuple[np.ndarray, np.ndarray]:
+    name, layout, seed, steps, source = args
+    task = get_task(name, **layout)
+    if source == "demo":
+        return demo_episode(task, seed, steps)
+    return collect_episode(task, seed, steps)
 
 
 def collect(
@@ -131,19 +145,24 @@ def collect(
     seed: int = 0,
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
+    source: str = "behaviour",
 ) -> Trajectories:
     """Collect ``episodes`` episodes of ``steps`` env steps, seeds from ``split``.
 
-    Episode ``i`` uses seed ``SPLITS[split].start + seed + i``; ``progress(n)`` is called
-    with the number of episodes finished so far.
+    ``source``: ``behaviour`` (the scripted behaviour policy, with exploration) or ``demo``
+    (the task's goal-directed demonstrations, each ending when the goal is covered, so
+    shorter than ``steps``).  Episode ``i`` uses seed ``SPLITS[split].start + seed + i``;
+    ``progress(n)`` is called with the number of episodes finished so far.
     """
     if episodes <= 0 or steps <= 0:
         raise UserError(f"episodes and steps must be positive (got {episodes}, {steps})")
     if split not in SPLITS:
         raise UserError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+    if source not in task.problem_sources and source != "behaviour":
+        raise UserError(f"{task.name} has no {source!r} episodes")
     seeds = SPLITS[split].seeds(seed, episodes)
     workers = max(1, min(workers or os.cpu_count() or 1, episodes))
-    jobs = [(task.name, task.env_kwargs, s, steps) for s in seeds]
+    jobs = [(task.name, task.env_kwargs, s, steps, source) for s in seeds]
     results: list[tuple[np.ndarray, np.ndarray]] = []
     if workers == 1:
         for j in jobs:
@@ -164,15 +183,36 @@ def collect(
         "seed_offset": seed,
         "episodes": episodes,
         "steps": steps,
-        "policy": task.policy_description,
-        "random_episodes": task.random_episodes,
+        "source": source,
+        "policy": task.demo_description if source == "demo" else task.policy_description,
+        "random_episodes": 0.0 if source == "demo" else task.random_episodes,
         "grasp_bench_version": __version__,
     }
     return Trajectories(
         states=np.concatenate([r[0] for r in results]),
         actions=np.concatenate([r[1] for r in results]),
-        lengths=np.full(episodes, steps, dtype=np.int64),
+        lengths=np.asarray([len(r[1]) for r in results], dtype=np.int64),
         seeds=np.asarray(seeds, dtype=np.int64),
+        meta=meta,
+    )
+
+
+def concatenate(parts: list[Trajectories]) -> Trajectories:
+    """One dataset of several (e.g. behaviour and demonstration episodes); its meta keeps
+    each part's under ``"parts"`` and the env's fields at the top."""
+    if not parts:
+        raise UserError("nothing to concatenate")
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0].meta
+    meta = {k: first[k] for k in ("env_id", "env_kwargs", "task", "split") if k in first}
+    meta.update(episodes=sum(len(p) for p in parts), parts=[p.meta for p in parts],
+                grasp_bench_version=__version__)
+    return Trajectories(
+        states=np.concatenate([p.states for p in parts]),
+        actions=np.concatenate([p.actions for p in parts]),
+        lengths=np.concatenate([p.lengths for p in parts]),
+        seeds=np.concatenate([p.seeds for p in parts]),
         meta=meta,
     )
 

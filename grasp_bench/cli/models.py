@@ -43,11 +43,15 @@ def collect(
     split: Annotated[str, typer.Option(help="Seed range: train or validation.")] = "train",
     seed: Annotated[int, typer.Option(help="Offset of the first seed in the split.")] = 0,
     workers: Annotated[int, typer.Option(help="Worker processes (0: one per core).")] = 0,
+    source: Annotated[str, typer.Option(
+        help="behaviour (the scripted behaviour policy, with exploration) or demo (Push-T's "
+             "goal-directed demonstrations; each ends when the T covers its goal).")] =
+        "behaviour",
     out: Annotated[
         Path | None, typer.Option(help="Output dataset (.npz; default data/<env>-<split>.npz).")
     ] = None,
 ) -> None:
-    """Collect trajectories with the scripted behaviour policy (parallel over cores)."""
+    """Collect trajectories with a scripted policy (parallel over cores)."""
     from grasp_bench.data import collect as collect_data
     from grasp_bench.tasks import get_task
 
@@ -56,12 +60,16 @@ def collect(
     _positive("steps", steps)
     if split not in ("train", "validation"):
         raise UserError(f"--split must be train or validation (got {split!r})")
+    if source not in ("behaviour", *task.problem_sources):
+        raise UserError(f"--source must be one of {', '.join(task.problem_sources)} for "
+                        f"{task.name} (got {source!r})")
     out = _writable_file(out or Path("data") / f"{task.tag}-{split}.npz")
     with progress_bar() as bar:
         t = bar.add_task(f"collect {task.tag}", total=episodes)
         data = collect_data(
             task, episodes=episodes, steps=steps, split=split, seed=seed,
             workers=workers or None, progress=lambda n: bar.update(t, completed=n),
+            source=source,
         )
     path = data.save(out)
     console.print(f"wrote {path}: {len(data)} episodes, {int(data.lengths.sum())} env steps")
@@ -94,9 +102,8 @@ def train(
     from dataclasses import replace
 
     from grasp_bench.data import Trajectories
-    from grasp_bench.data import collect as collect_data
     from grasp_bench.devices import resolve_device
-    from grasp_bench.models.recipes import RECIPES, arch_for, train_checkpoint
+    from grasp_bench.models.recipes import RECIPES, arch_for, recipe_data, train_checkpoint
     from grasp_bench.tasks import get_task
 
     task = get_task(env, layout)
@@ -117,17 +124,20 @@ def train(
     out = _writable_file(out)
     with progress_bar() as bar:
 
-        def load_or_collect(path: Path | None, split: str, n: int) -> Trajectories:
+        bars: dict[str, int] = {}
+
+        def tick(what: str, k: int, total: int) -> None:
+            if what not in bars:
+                bars[what] = bar.add_task(what, total=total)
+            bar.update(bars[what], completed=k)
+
+        def load_or_collect(path: Path | None, split: str) -> Trajectories:
             if path is not None:
                 return Trajectories.load(path)
-            t = bar.add_task(f"collect {split}", total=n)
-            return collect_data(
-                task, episodes=n, steps=recipe.steps, split=split,
-                progress=lambda k: bar.update(t, completed=k),
-            )
+            return recipe_data(task, recipe, split, progress=tick)
 
-        train_data = load_or_collect(data, "train", recipe.train_episodes)
-        val = load_or_collect(val_data, "validation", recipe.val_episodes)
+        train_data = load_or_collect(data, "train")
+        val = load_or_collect(val_data, "validation")
         span = cfg.rollout_steps * arch_for(task, **recipe.arch).frameskip
         for d, p in ((train_data, data), (val, val_data)):
             if d.meta.get("env_id") != task.env_id:
@@ -237,10 +247,15 @@ def models(
 def _print_models(rows) -> None:
     table = Table(title="World models")
     for col in ("checkpoint", "env", "k", "MB", "train s", "val loss", "open-loop error H40",
-                "H80", "sha256"):
+                "H80", "reference fidelity H40/60/80 %", "sha256"):
         table.add_column(col)
     for path, m, *status in rows:
         ol = m.get("validation", {}).get("open_loop", {})
+        fid = m.get("validation", {}).get("reference_fidelity") or {}
+        fid_text = "/".join(f"{100 * fid[h]['rate']:.0f}" if h in fid else "-"
+                            for h in ("H40", "H60", "H80"))
+        if fid:
+            fid_text += f" ({fid.get('source')}, n={fid.get('H40', {}).get('n', '?')})"
 
         def fmt(h: str, ol: dict = ol) -> str:
             return ", ".join(
@@ -251,9 +266,12 @@ def _print_models(rows) -> None:
             Path(path).name, m.get("task", m.get("env_id", "?")), str(m.get("frameskip")),
             f"{m.get('bytes', 0) / 1e6:.2f}", str(m.get("training", {}).get("seconds", "?")),
             f"{m.get('validation', {}).get('loss', float('nan')):.4f}", fmt("H40"), fmt("H80"),
-            status[0] if status else "ok (just written)",
+            fid_text if fid else "-", status[0] if status else "ok (just written)",
         )
     console.print(table)
+    console.print("  reference fidelity: the share of validation problems whose own reference "
+                  "actions succeed under the model (95% Wilson intervals in the manifest)",
+                  highlight=False, soft_wrap=True)
 
 
 def _print_brittleness(rows) -> None:

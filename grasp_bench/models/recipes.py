@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from grasp_bench.data import Trajectories, collect
+from grasp_bench.data import Trajectories, collect, concatenate
 from grasp_bench.models.checkpoint import save_checkpoint
 from grasp_bench.models.latent import LatentConfig
 from grasp_bench.models.mlp import MLPConfig
@@ -34,6 +34,8 @@ class Recipe:
     arch: dict  # config fields beyond the task's shape
     train: TrainConfig
     kind: str = "state"  # state (StateMLP) or latent (LatentMLP)
+    #: goal-directed demonstrations added to the behaviour episodes (train, validation)
+    demos: tuple[int, int] = (0, 0)
 
 
 RECIPES = {
@@ -60,6 +62,28 @@ def arch_for(task: Task, kind: str = "state", **overrides) -> MLPConfig | Latent
     )
 
 
+#: Demonstration seeds start this far into a split, disjoint from the behaviour episodes'.
+DEMO_SEED_OFFSET = 500_000
+
+
+def recipe_data(task: Task, recipe: Recipe, split: str, *, workers: int | None = None,
+                progress: Callable[[str, int, int], None] | None = None) -> Trajectories:
+    """The recipe's episodes of ``split`` (``train`` or ``validation``): behaviour episodes
+    from the split's first seeds, plus demonstrations from :data:`DEMO_SEED_OFFSET` on.
+    ``progress(what, done, total)`` per collection."""
+    n_behaviour = recipe.train_episodes if split == "train" else recipe.val_episodes
+    n_demo = recipe.demos[0] if split == "train" else recipe.demos[1]
+    parts = []
+    for what, n, source, offset in (("", n_behaviour, "behaviour", 0),
+                                    (" demos", n_demo, "demo", DEMO_SEED_OFFSET)):
+        if n > 0:
+            tick = (lambda k, w=f"collect {split}{what}", n=n: progress(w, k, n)) \
+                if progress else None
+            parts.append(collect(task, episodes=n, steps=recipe.steps, split=split,
+                                 seed=offset, workers=workers, progress=tick, source=source))
+    return concatenate(parts)
+
+
 def train_checkpoint(
     task: Task,
     train: Trajectories,
@@ -72,11 +96,14 @@ def train_checkpoint(
     progress: Callable[[int, float, float], None] | None = None,
 ) -> dict:
     """Train on ``train``, select on ``val``, report accuracy on ``val``, write ``out``."""
+    from grasp_bench.fidelity import reference_fidelity
+
     result = train_model(train, val, arch, cfg, device=device, progress=progress)
     model = result.model.cpu()
     errors = open_loop_errors(
         model, val, REPORT_HORIZONS, task.metrics, angle_indices=task.angle_indices
     )
+    fidelity = reference_fidelity(task, model)  # validation problems of the default source
     manifest = {
         "env_id": task.env_id,
         "env_kwargs": task.env_kwargs,
@@ -98,6 +125,7 @@ def train_checkpoint(
         "validation": {
             "loss": round(min(result.val_loss), 6),
             "open_loop": {h: {k: round(v, 4) for k, v in m.items()} for h, m in errors.items()},
+            "reference_fidelity": fidelity,
         },
     }
     return save_checkpoint(model, out, manifest)
@@ -114,15 +142,8 @@ def build_checkpoint(
     """Collect the recipe's data and train the shipped checkpoint for task ``name``."""
     recipe = RECIPES[name]
     task = get_task(recipe.task)
-    tick = (lambda what, total: (lambda n: progress(what, n, total))) if progress else None
-    train = collect(
-        task, episodes=recipe.train_episodes, steps=recipe.steps, split="train",
-        workers=workers, progress=tick and tick("collect train", recipe.train_episodes),
-    )
-    val = collect(
-        task, episodes=recipe.val_episodes, steps=recipe.steps, split="validation",
-        workers=workers, progress=tick and tick("collect validation", recipe.val_episodes),
-    )
+    train = recipe_data(task, recipe, "train", workers=workers, progress=progress)
+    val = recipe_data(task, recipe, "validation", workers=workers, progress=progress)
     cfg = recipe.train
     epoch_tick = (lambda e, tl, vl: progress("train", e, cfg.epochs)) if progress else None
     return train_checkpoint(
