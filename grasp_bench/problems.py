@@ -83,11 +83,13 @@ def resolve_source(task: Task, source: str | None) -> str:
     for a source the task does not have."""
     source = source or task.problem_sources[0]
     if source not in task.problem_sources:
-        raise UserError(f"--problems {source!r} is not a problem source of {task.name}; "
+        raise UserError(f"--problem-source {source!r} is not a problem source of {task.name}; "
                         f"expected {' or '.join(task.problem_sources)}")
     return source
 
 
+#: Step limit of a demonstration (the env's episode length).
+DEMO_MAX_STEPS = 300
 #: Demonstrations already run in this process, by (settings, seed): a sweep's horizons
 #: cut their segments from the same episodes.
 _DEMOS: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
@@ -101,7 +103,8 @@ def demonstration(task: Task, env, seed: int) -> tuple[np.ndarray, np.ndarray]:
     if key not in _DEMOS:
         if len(_DEMOS) > 4096:
             _DEMOS.clear()
-        states, actions, _ = demonstrate(env, seed, **task.demo_description)
+        states, actions, _ = demonstrate(env, seed, max_steps=DEMO_MAX_STEPS,
+                                         **task.demo_description)
         _DEMOS[key] = (states, actions)
     return _DEMOS[key]
 
@@ -125,6 +128,10 @@ def generate(task: Task, horizon: int, n: int, *, split: str = "evaluation", off
     if horizon <= 0 or n <= 0:
         raise UserError(f"horizon and problem count must be positive (got {horizon}, {n})")
     source = resolve_source(task, source)
+    if source == "demo" and horizon > DEMO_MAX_STEPS:
+        raise UserError(f"H = {horizon}: demonstrations end within {DEMO_MAX_STEPS} env steps, "
+                        "so no demo segment is that long; choose a shorter horizon or "
+                        "--problem-source behaviour")
     seed_range = SPLITS[split]
     env = task.make_env()
     seeds, starts, goals, actions = [], [], [], []

@@ -9,7 +9,8 @@ from grasp_bench.problems import (
     open_loop_sensitivity,
     problem_stats,
 )
-from grasp_bench.seeds import EVALUATION
+from grasp_bench.errors import UserError
+from grasp_bench.seeds import EVALUATION, SPLITS, TUNING
 from grasp_bench.tasks import PUSHT, ballnav, get_task
 
 
@@ -104,3 +105,57 @@ def test_problem_stats_extends_the_set_stats(task_and_problems):
     assert stats.items() >= ps.stats().items()
     assert set(stats) == set(ps.stats()) | {"displacement"}
     assert problem_stats(task, ps)["open_loop_sensitivity"]["replay_exact"] == 1.0
+
+
+def test_demo_problems_replay_exactly_to_their_goals():
+    """A demo problem's goal is the replay of its segment's own actions from its start."""
+    from envs import replay
+
+    ps = generate(PUSHT, 40, 5, source="demo")
+    assert ps.source == "demo" and ps.actions.shape == (5, 40, 2)
+    env = PUSHT.make_env()
+    finals = replay(env, ps.starts, ps.actions)[:, -1]
+    np.testing.assert_array_equal(finals, ps.goals)  # bit for bit
+    assert not env.is_success(ps.starts, ps.goals).any()
+
+
+def test_demo_problems_are_segments_of_the_seeds_demonstration():
+    from grasp_bench.problems import demonstration
+
+    ps = generate(PUSHT, 20, 3, source="demo", split="tuning")
+    env = PUSHT.make_env()
+    for seed, start, acts in zip(ps.seeds, ps.starts, ps.actions, strict=True):
+        states, actions = demonstration(PUSHT, env, int(seed))
+        off = int(np.flatnonzero((states == start).all(axis=1))[0])  # the segment's start
+        np.testing.assert_array_equal(actions[off:off + 20], acts)
+
+
+@pytest.mark.parametrize("source", ["demo", "behaviour"])
+def test_sources_draw_seeds_of_the_right_split_only(source):
+    evaluation = generate(PUSHT, 30, 4, source=source)
+    tuning = generate(PUSHT, 30, 4, source=source, split="tuning")
+    assert all(s in EVALUATION for s in evaluation.seeds)
+    assert all(s in TUNING for s in tuning.seeds)
+    assert not set(evaluation.seeds) & set(tuning.seeds)
+    for name, split in SPLITS.items():
+        if name not in ("evaluation", "tuning"):
+            assert not any(s in split for s in [*evaluation.seeds, *tuning.seeds])
+
+
+def test_demo_problems_move_the_block_less_than_random_pushes():
+    """The reason demo problems exist: DINO-WM's segments move the T far less."""
+    demo = displacement_quantiles(PUSHT, generate(PUSHT, 40, 30, source="demo"))
+    push = displacement_quantiles(PUSHT, generate(PUSHT, 40, 30, source="behaviour"))
+    assert demo["block_pos_px"]["q50"] < 0.75 * push["block_pos_px"]["q50"]
+
+
+def test_demo_problem_source_checks():
+    from grasp_bench.problems import resolve_source
+
+    assert resolve_source(PUSHT, None) == "demo" and resolve_source(ballnav(), None) == "behaviour"
+    with pytest.raises(UserError, match="problem source"):
+        resolve_source(ballnav(), "demo")
+    with pytest.raises(UserError, match="within 300 env steps"):
+        generate(PUSHT, 400, 2, source="demo")
+    with pytest.raises(UserError, match="shorter than H"):  # few demonstrations last 250 steps
+        generate(PUSHT, 250, 2, source="demo")

@@ -109,6 +109,28 @@ def test_resume_refuses_changed_checkpoint(tiny_checkpoint, tmp_path):
     assert res.exit_code == 2 and "model" in res.output
 
 
+def test_resume_refuses_another_problem_source(tiny_checkpoint, tmp_path):
+    out = tmp_path / "run"
+    assert invoke(*run_args(tiny_checkpoint, out)).exit_code == 0
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["extra"]["options"]["problem_source"] == "demo"  # Push-T's default
+    assert meta["seeds"]["problem_source"] == "demo"
+    res = invoke("sweep", "--resume", out, "--problem-source", "behaviour")
+    assert res.exit_code == 2 and "behaviour" in res.output and "Traceback" not in res.output
+    assert invoke("sweep", "--resume", out, "--problem-source", "demo").exit_code == 0
+
+
+def test_runs_made_before_problem_sources_resume_as_behaviour(tiny_checkpoint, tmp_path):
+    from grasp_bench.rundir import options_of_run
+
+    out = tmp_path / "run"
+    assert invoke(*run_args(tiny_checkpoint, out, "--problem-source", "behaviour")).exit_code == 0
+    meta = json.loads((out / "meta.json").read_text())
+    del meta["extra"]["options"]["problem_source"]  # as written before the option existed
+    (out / "meta.json").write_text(json.dumps(meta))
+    assert options_of_run(out).problem_source == "behaviour"
+
+
 def test_report_and_check(tiny_checkpoint, tmp_path):
     out = tmp_path / "run"
     assert invoke(*run_args(tiny_checkpoint, out)).exit_code == 0
@@ -151,6 +173,7 @@ def test_report_and_check(tiny_checkpoint, tmp_path):
         (("--problem-offset", 999_999), "seed range"),
         (("--episodes", 10**11), "seed range"),
         (("--threads", 100_000), "--threads"),
+        (("--problem-source", "human"), "--problem-source"),
     ],
 )
 def test_bad_input_is_one_line_and_leaves_no_run_dir(tiny_checkpoint, tmp_path, extra, message):
