@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from grasp_bench.bench import judge
+from grasp_bench.errors import UserError
 from grasp_bench.problems import (
     displacement_quantiles,
     generate,
@@ -9,7 +10,6 @@ from grasp_bench.problems import (
     open_loop_sensitivity,
     problem_stats,
 )
-from grasp_bench.errors import UserError
 from grasp_bench.seeds import EVALUATION, SPLITS, TUNING
 from grasp_bench.tasks import PUSHT, ballnav, get_task
 
