@@ -1,4 +1,4 @@
-"""Commands that describe: planners, bench, render."""
+"""Commands that describe: planners, problems, bench, render."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from rich.table import Table
 
 from grasp_bench.cli.common import (
     DeviceOpt,
+    EnvOpt,
+    LayoutOpt,
+    SourceOpt,
     ThreadsOpt,
     app,
     console,
@@ -122,6 +125,53 @@ def bench(
         console.rule(f"planners on {device_name(dev)}, ms per iteration")
         rows = bench_planners(model, dev)
         console.print(format_table(rows), markup=False, highlight=False)
+
+
+@app.command()
+@user_errors
+def problems(
+    env: EnvOpt = "pusht",
+    layout: LayoutOpt = None,
+    horizons: Annotated[str, typer.Option(help="Comma-separated horizons.")] = "40,60,80",
+    episodes: Annotated[int, typer.Option(help="Problems per horizon.")] = 60,
+    split: Annotated[str, typer.Option(help="evaluation or tuning.")] = "evaluation",
+    problem_source: SourceOpt = None,
+    sensitivity: Annotated[bool, typer.Option(
+        help="Also replay each problem's own actions from a start moved 0.5 and 2 px.")] = False,
+) -> None:
+    """Describe a problem set, per horizon: how far the bodies move from start to goal
+    (10/50/90 % quantiles), how many seeds were rejected, and optionally how fragile the
+    problems' own reference actions are (nothing is planned)."""
+    from grasp_bench.cli.runs import _parse_ints
+    from grasp_bench.problems import load_or_generate, problem_stats, resolve_source
+    from grasp_bench.seeds import SPLITS
+    from grasp_bench.tasks import get_task
+
+    task = get_task(env, layout)
+    source = resolve_source(task, problem_source)
+    if split not in ("evaluation", "tuning"):
+        raise UserError(f"--split must be evaluation or tuning (got {split!r})")
+    if not 0 < episodes <= 10_000:
+        raise UserError(f"--episodes must be in 1..10000 (got {episodes})")
+    hs = _parse_ints(horizons, "horizons")
+    if any(h <= 0 for h in hs):
+        raise UserError(f"--horizons must be positive (got {horizons})")
+    table = Table(title=f"{task.tag}: {episodes} {source} problems of the {split} split "
+                        f"(seeds from {SPLITS[split].start}); start -> goal, q50 [q10, q90]")
+    metrics = list(task.metrics)
+    for col in ("H", *metrics, "rejected (solved / short)",
+                *(["own actions, block moved 0.5 / 2 px"] if sensitivity else [])):
+        table.add_column(col)
+    for h in hs:
+        stats = problem_stats(task, load_or_generate(task, h, episodes, split=split,
+                                                     source=source), sensitivity)
+        cells = [f"{q['q50']:.3g} [{q['q10']:.3g}, {q['q90']:.3g}]"
+                 for q in (stats["displacement"][m] for m in metrics)]
+        sens = stats.get("open_loop_sensitivity")
+        table.add_row(str(h), *cells, f"{stats['rejected_already_solved']} / "
+                      f"{stats['rejected_too_short']}",
+                      *([f"{sens['shift_0.5px']:.0%} / {sens['shift_2px']:.0%}"] if sens else []))
+    console.print(table)
 
 
 @app.command()
