@@ -17,6 +17,7 @@ from grasp_bench.cli.common import (
     app,
     console,
     err_console,
+    print_warnings,
     progress_bar,
     user_errors,
 )
@@ -64,7 +65,7 @@ def tune(
     """Tune planners on the tuning split with Optuna (TPE); write the winners.
 
     Per (planner, H): TRIALS trials (the first is the default config) on PROBLEMS tuning
-    problems, scored by success under the world model, then transfer, then time; the
+    problems, scored by executed success, then success under the world model, then time; the
     RESCORE best are scored again on fresh tuning problems with another seed, and the best
     on average replaces the default only if it beats the default beyond its 95% Wilson
     interval on those fresh problems.
@@ -83,6 +84,7 @@ def tune(
         checkpoint=str(checkpoint) if checkpoint else None, model=model,
         problem_source=problem_source)
     prep, specs = prepare_tuning(opts)
+    print_warnings(prep.warnings)
     default_db, default_out = default_paths(prep)
     storage, out = storage or default_db, out or default_out
     console.print(f"[bold]tune {prep.task.tag}[/] with {prep.checkpoint.name} on {prep.device} "

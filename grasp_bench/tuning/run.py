@@ -23,8 +23,9 @@ from grasp_bench.tuning.tuned import TUNING_DIR, model_kind, record_entry
 
 __all__ = ["TuneOptions", "default_paths", "prepare_tuning", "run_tuning"]
 
-TRIAL_COLUMNS = ("planner", "horizon", "trial", "state", "default", "value", "model_successes",
-                 "transfer_successes", "n", "time_s", "spent_s", "capped", "params")
+TRIAL_COLUMNS = ("planner", "horizon", "trial", "state", "default", "value",
+                 "executed_successes", "model_successes", "n", "time_s", "spent_s", "capped",
+                 "params")
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """One planner configuration scored on one problem set, under a planning-time cap.
 
-The score is the paper's metric, success under the world model, with success in transfer
-(the same plans replayed in the simulator) and planning time as tie-breaks.  The cap
+The score is the headline, success of the plans executed in the simulator, with success
+under the world model and planning time as tie-breaks (the model's verdict breaks the ties
+that near-zero executed rates leave).  The cap
 bounds what a configuration may spend: planning stops at the first snapshot past it and
 the plan judged is the last one within it, so no configuration wins by spending more
 than the others may.  The simulator judges plans only after planning, never inside it.
@@ -33,7 +34,8 @@ __all__ = ["Score", "score_config"]
 class Score:
     """A configuration's outcome on ``n`` problems.
 
-    ``model``/``transfer``: successes under the world model / replayed in the simulator;
+    ``executed``/``model``: successes of the plans executed in the simulator / under the
+    world model;
     ``time_s``: planner seconds of the judged plan (at most the cap); ``spent_s``: planner
     seconds spent (the snapshot that crossed the cap included); ``capped``: planning was
     stopped by the cap; ``iterations``: the judged plan's iteration (0: none within the
@@ -42,22 +44,22 @@ class Score:
 
     n: int
     model: int
-    transfer: int
+    executed: int
     time_s: float
     spent_s: float
     capped: bool
     iterations: int | None = None
 
     def value(self, cap_s: float) -> float:
-        """Lexicographic score as one number to maximize: model successes, then transfer
+        """Lexicographic score as one number to maximize: executed successes, then model
         successes, then a shorter planning time (relative to ``cap_s``).
 
-        ``model + transfer / (n+1) + (1 - time/cap) / (n+1)^2``: one more model success
-        outweighs every transfer success, one more transfer success outweighs any time.
+        ``executed + model / (n+1) + (1 - time/cap) / (n+1)^2``: one more executed success
+        outweighs every model success, one more model success outweighs any time.
         """
         k = self.n + 1
         speed = 1.0 - min(self.time_s, cap_s) / cap_s if math.isfinite(cap_s) else 0.0
-        return self.model + self.transfer / k + speed / k**2
+        return self.executed + self.model / k + speed / k**2
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -6,11 +6,12 @@ For each (planner, H), on the **tuning** split only:
    search resumes) of ``trials`` trials on ``problems`` problems (tuning offset
    :data:`SEARCH_OFFSET`, planner seed ``seed``).  Trial 0 is the default config; its
    planning time sets the cap, ``time_cap`` x that, for every later trial.  Each trial's
-   value is :meth:`Score.value`: success under the model, then transfer, then time.
+   value is :meth:`Score.value`: success of the executed plans, then under the model,
+   then time.
 2. Confirmation: the ``rescore`` best distinct configs and the default are scored again on
    ``problems`` fresh problems (offset :data:`FRESH_OFFSET`) with planner seed ``seed + 1``;
    the winner is the best on average over both scores.
-3. Decision: the winner replaces the default only when its success under the model on the
+3. Decision: the winner replaces the default only when its executed success on the
    fresh problems lies above the default's 95 % Wilson interval there; otherwise the
    default stays and the entry says so.  A config stopped by the cap on the fresh
    problems keeps the iterations of the plan judged there, so it never runs past it.
@@ -67,22 +68,23 @@ class StudySpec:
                 "fresh_seed": self.seed + 1, "sampler": f"TPE(seed={self.seed})",
                 "time_cap_factor": self.time_cap, "rescored": self.rescore,
                 "fixed": dict(self.fixed), "objective": objective,
-                "problem_source": self.source,
+                "problem_source": self.source, "score": "executed, then model, then time",
                 "model_sha256": model_sha256}
 
 
 def summary(score: Score) -> dict:
     """A score with its rates and 95 % Wilson intervals."""
     n = score.n
-    return {"n": n, "successes_model": score.model, "successes_transfer": score.transfer,
+    return {"n": n, "successes_executed": score.executed, "successes_model": score.model,
+            "rate_executed": score.executed / n,
+            "ci_executed": list(wilson_interval(score.executed, n)),
             "rate_model": score.model / n, "ci_model": list(wilson_interval(score.model, n)),
-            "rate_transfer": score.transfer / n,
-            "ci_transfer": list(wilson_interval(score.transfer, n)),
             "time_s": score.time_s, "capped": score.capped, "iterations": score.iterations}
 
 
 def _score(d: dict) -> Score:
-    return Score(**{k: d[k] for k in ("n", "model", "transfer", "time_s", "spent_s", "capped")},
+    d = {"executed": d.get("transfer"), **d}  # scores stored when "executed" was "transfer"
+    return Score(**{k: d[k] for k in ("n", "model", "executed", "time_s", "spent_s", "capped")},
                  iterations=d.get("iterations"))
 
 
@@ -197,16 +199,16 @@ def _confirm(ctx: CellContext, spec: StudySpec, study, trials, fixed: dict,
     mean = {t.number: (t.value + scores[t.number].value(cap)) / 2 for t in [default, *best]}
     winner = max(best, key=lambda t: mean[t.number]) if best else default
     d_fresh, w_fresh = scores[default.number], scores[winner.number]
-    _, default_high = wilson_interval(d_fresh.model, d_fresh.n)
-    adopted = winner is not default and w_fresh.model / w_fresh.n > default_high
+    _, default_high = wilson_interval(d_fresh.executed, d_fresh.n)
+    adopted = winner is not default and w_fresh.executed / w_fresh.n > default_high
     if adopted:
-        reason = (f"trial {winner.number}: {w_fresh.model}/{w_fresh.n} under the model on "
-                  f"fresh problems, above the default's {d_fresh.model}/{d_fresh.n} "
+        reason = (f"trial {winner.number}: {w_fresh.executed}/{w_fresh.n} executed on "
+                  f"fresh problems, above the default's {d_fresh.executed}/{d_fresh.n} "
                   f"(95% interval up to {default_high:.0%})")
     else:
         reason = (f"default kept: the best tuned config (trial {winner.number}, "
-                  f"{w_fresh.model}/{w_fresh.n} on fresh problems) is not above the "
-                  f"default's {d_fresh.model}/{d_fresh.n} beyond its 95% interval "
+                  f"{w_fresh.executed}/{w_fresh.n} executed on fresh problems) is not above "
+                  f"the default's {d_fresh.executed}/{d_fresh.n} beyond its 95% interval "
                   f"(up to {default_high:.0%})")
     spent = sum(t.user_attrs.get("score", {}).get("spent_s", 0.0) for t in study.trials)
     spent += sum(v["spent_s"] for k, v in study.user_attrs.items() if k.startswith("fresh:"))
@@ -252,7 +254,8 @@ def trials_frame(study):
         s = t.user_attrs.get("score", {})
         rows.append({"trial": t.number, "state": t.state.name,
                      "default": bool(t.user_attrs.get("default")), "value": t.value,
-                     "model_successes": s.get("model"), "transfer_successes": s.get("transfer"),
+                     "executed_successes": s.get("executed", s.get("transfer")),
+                     "model_successes": s.get("model"),
                      "n": s.get("n"), "time_s": s.get("time_s"), "spent_s": s.get("spent_s"),
                      "capped": s.get("capped"), "params": json.dumps(t.params, sort_keys=True)})
     return pd.DataFrame(rows)

@@ -58,8 +58,10 @@ def test_tune_writes_the_storage_the_tuned_file_and_every_trial(tuned):
         e = data["entries"][planner]["5"]
         assert e["trials"] == 3 and e["source"] in ("tuned", "default")
         assert e["protocol"]["split"] == "tuning" and e["planner_seconds"] > 0
-        lo, hi = e["fresh"]["ci_model"]
-        assert 0 <= lo <= e["fresh"]["rate_model"] <= hi <= 1
+        for metric in ("executed", "model"):
+            lo, hi = e["fresh"][f"ci_{metric}"]
+            assert 0 <= lo <= e["fresh"][f"rate_{metric}"] <= hi <= 1
+        assert e["protocol"]["score"].startswith("executed")
         done, _ = complete_trials(tuned / "s.db", f"{planner}-H5-P2-demo")
         assert len(done) == 3
     trials = pd.read_csv(tuned / "tuned-trials.csv")

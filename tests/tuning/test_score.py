@@ -11,13 +11,13 @@ from grasp_bench.sweep import SweepOptions, cell_context, prepare
 from grasp_bench.tuning.score import Score, score_config
 
 
-def test_value_orders_model_then_transfer_then_time():
+def test_value_orders_executed_then_model_then_time():
     n, cap = 5, 10.0
     scores = [Score(n, m, t, time, time, False) for m, t, time in
               itertools.product(range(n + 1), range(n + 1), (0.0, 3.0, 10.0, 25.0))]
     for a, b in itertools.combinations(scores, 2):
-        key_a = (a.model, a.transfer, -min(a.time_s, cap))
-        key_b = (b.model, b.transfer, -min(b.time_s, cap))
+        key_a = (a.executed, a.model, -min(a.time_s, cap))
+        key_b = (b.executed, b.model, -min(b.time_s, cap))
         if key_a != key_b:
             assert (a.value(cap) > b.value(cap)) == (key_a > key_b), (a, b)
 
@@ -42,8 +42,8 @@ def test_score_is_deterministic_under_its_seed(setup, tmp_path, monkeypatch):
     over = {"iterations": 30, "init": "randn"}
     a = score_config(ctx, problems, "gd", over, seed=3)
     b = score_config(ctx, problems, "gd", over, seed=3)
-    assert (a.model, a.transfer, a.n, a.capped) == (b.model, b.transfer, 3, False)
-    assert 0 <= a.model <= 3 and 0 <= a.transfer <= 3 and a.time_s > 0
+    assert (a.model, a.executed, a.n, a.capped) == (b.model, b.executed, 3, False)
+    assert 0 <= a.model <= 3 and 0 <= a.executed <= 3 and a.time_s > 0
 
 
 def test_cap_stops_planning_and_judges_the_last_plan_within_it(setup, tmp_path, monkeypatch):
@@ -56,4 +56,4 @@ def test_cap_stops_planning_and_judges_the_last_plan_within_it(setup, tmp_path, 
     assert capped.capped and not full.capped
     assert capped.time_s <= full.time_s / 4 < capped.spent_s < full.spent_s
     nothing = score_config(ctx, problems, "gd", {"iterations": 400}, seed=0, time_cap_s=1e-9)
-    assert nothing.capped and nothing.model == nothing.transfer == 0
+    assert nothing.capped and nothing.model == nothing.executed == 0

@@ -32,7 +32,7 @@ class Scripted:
         m = self.successes(overrides)
         its = overrides.get("iterations", 1000)
         capped = self.capped_at is not None and its > self.capped_at
-        return Score(len(problems), m, 0, 1.0, 1.0, capped,
+        return Score(len(problems), m, m, 1.0, 1.0, capped,
                      self.capped_at if capped else its)
 
 
@@ -50,8 +50,8 @@ def test_a_clearly_better_config_replaces_the_default(ctx, monkeypatch):
     scripted = Scripted(lambda o: 10 if o["lr"] > 0.1 else 1)
     entry, _ = run(ctx, scripted, monkeypatch)
     assert entry["source"] == "tuned" and entry["config"]["lr"] > 0.1
-    assert entry["fresh"]["successes_model"] == 10
-    assert entry["default_fresh"]["successes_model"] == 1
+    assert entry["fresh"]["successes_executed"] == 10
+    assert entry["default_fresh"]["successes_executed"] == 1
     assert entry["trials"] == 12 and len(entry["candidates"]) == 4  # default + 3 best
 
 
@@ -60,7 +60,7 @@ def test_the_default_stays_when_nothing_beats_it_beyond_its_interval(ctx, monkey
     entry, _ = run(ctx, scripted, monkeypatch)
     assert entry["source"] == "default" and entry["config"] == {}
     assert "default kept" in entry["reason"]
-    assert entry["best_tuned"]["fresh"]["successes_model"] == 6
+    assert entry["best_tuned"]["fresh"]["successes_executed"] == 6
 
 
 def test_tuning_touches_tuning_seeds_only_and_confirms_with_fresh_ones(ctx, monkeypatch):
