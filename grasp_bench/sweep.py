@@ -29,7 +29,13 @@ from grasp_bench.errors import UserError
 from grasp_bench.models.checkpoint import load_checkpoint
 from grasp_bench.objective import OBJECTIVES, goal_weights
 from grasp_bench.planners import apply_overrides, parse_overrides
-from grasp_bench.problems import load_or_generate, problem_stats, resolve_source
+from grasp_bench.planners.registry import check_rules, override_warnings
+from grasp_bench.problems import (
+    DEMO_MAX_STEPS,
+    load_or_generate,
+    problem_stats,
+    resolve_source,
+)
 from grasp_bench.results import (
     EPISODE_COLUMNS,
     MODES,
@@ -92,6 +98,8 @@ class Prepared:
     #: (planner, H) -> its tuned-file entry's config, the H it was tuned at, its source
     tuned: dict = field(default_factory=dict)
     tuned_file: Path | None = None
+    #: one line each, for stderr: what was accepted but may make the numbers mean little
+    warnings: list[str] = field(default_factory=list)
 
     def cell_overrides(self, planner: str, horizon: int) -> dict:
         """The cell's config changes: its tuned config, then ``--set`` (which wins)."""
@@ -144,12 +152,15 @@ def prepare(opts: SweepOptions) -> Prepared:
     if opts.objective not in OBJECTIVES:
         raise UserError(f"--objective must be one of {', '.join(OBJECTIVES)} "
                         f"(got {opts.objective!r})")
+    check_horizon_limits(opts.horizons, opts.problem_source)
     overrides = parse_overrides(list(opts.overrides))
     for p in overrides:
         if p not in opts.planners:
             raise UserError(f"--set names planner {p!r}, which is not in --planners")
+    warnings = []
     for p in opts.planners:  # every config is valid before anything runs
-        apply_overrides(p, overrides.get(p, {}))
+        check_rules(p, apply_overrides(p, overrides.get(p, {})))
+        warnings += override_warnings(p, overrides.get(p, {}))
     device = resolve_device(opts.device)
     torch.set_num_threads(opts.threads)
     if opts.model == "simulator":
@@ -176,12 +187,50 @@ def prepare(opts: SweepOptions) -> Prepared:
                 f"horizon {h} is not a positive multiple of the model's frameskip "
                 f"{model.frameskip} (try {max(1, round(h / model.frameskip)) * model.frameskip})"
             )
-    prep = Prepared(opts, task, model, manifest, ckpt, device, overrides)
+    longest = longest_validated_horizon(manifest)
+    beyond = [h for h in opts.horizons if longest is not None and h > longest]
+    if beyond:
+        warnings.append(f"H = {', '.join(map(str, beyond))} is beyond the longest open-loop "
+                        f"horizon the model's manifest reports (H{longest}): its predictions "
+                        "there were never validated")
+    prep = Prepared(opts, task, model, manifest, ckpt, device, overrides, warnings=warnings)
     if opts.tuned is not None:
         from grasp_bench.tuning.tuned import resolve_tuned
 
         resolve_tuned(prep)
+        rule_fields = {"iterations", "sync_every", "sync_steps"}
+        for (p, _h), (config, _, _) in prep.tuned.items():  # --set on top of a tuned config
+            if rule_fields & set(overrides.get(p, {})):
+                check_rules(p, apply_overrides(p, {**config, **overrides[p]}))
     return prep
+
+
+def check_horizon_limits(horizons: tuple[int, ...], source: str) -> None:
+    """Refuse a horizon no problem can have: past the env's episode limit
+    (:data:`envs.MAX_EPISODE_STEPS`), or for demo problems past the demonstrations' length
+    (:data:`~grasp_bench.problems.DEMO_MAX_STEPS`); before any problem is drawn."""
+    from envs import MAX_EPISODE_STEPS
+
+    for h in horizons:
+        if source == "demo" and h > DEMO_MAX_STEPS:
+            raise UserError(f"H = {h}: demonstrations end within {DEMO_MAX_STEPS} env steps, "
+                            "so no demo segment is that long; choose a shorter horizon or "
+                            "--problem-source behaviour")
+        if h > MAX_EPISODE_STEPS:
+            raise UserError(f"H = {h} is longer than the env's episodes ({MAX_EPISODE_STEPS} "
+                            f"env steps); choose H <= {MAX_EPISODE_STEPS}")
+
+
+def longest_validated_horizon(manifest: dict) -> int | None:
+    """The longest H of the open-loop accuracy a checkpoint's manifest reports
+    (``validation.open_loop.H80`` -> 80); None when it reports none."""
+    validation = manifest.get("validation")
+    open_loop = validation.get("open_loop") if isinstance(validation, dict) else None
+    if not isinstance(open_loop, dict):
+        return None
+    hs = [int(k[1:]) for k in open_loop if isinstance(k, str) and k[:1] == "H"
+          and k[1:].isdigit()]
+    return max(hs) if hs else None
 
 
 def cell_context(prep: Prepared) -> CellContext:

@@ -350,6 +350,20 @@ def _header(path: Path) -> bytes:
     return path.read_bytes().splitlines()[0] + b"\n"
 
 
+def _cut_mid_row(path: Path) -> bytes:
+    """``path`` cut off in the middle of its last row (as a full disk or a kill leaves a
+    file copied without care)."""
+    data = path.read_bytes()
+    last = data.rstrip(b"\n").rsplit(b"\n", 1)[-1]
+    return data[: len(data) - 1 - len(last) // 2]
+
+
+def _twice(path: Path) -> bytes:
+    """``path`` with its first data row repeated (a cell listed twice)."""
+    lines = path.read_bytes().splitlines(keepends=True)
+    return b"".join([*lines, lines[1]])
+
+
 def case(name: str, build, *marks):
     """One corrupt input: ``build(tmp_path, base_run, ckpt)`` returns the CLI arguments."""
     return pytest.param(build, id=name, marks=marks)
@@ -415,6 +429,25 @@ CASES = [
          lambda t, b, c: ["report", _copy_run(b, t, {"episodes.csv": _episodes(
              b, planning_time_s="abc")})]),
     case("report-snapshots-garbage-bytes", _report({"snapshots.csv": GARBAGE})),
+    # issue 19: damage past the header (rows cut off, ragged, mistyped)
+    case("report-episodes-cut-mid-row",
+         lambda t, b, c: ["report", _copy_run(b, t, {"episodes.csv": _cut_mid_row(
+             b / "episodes.csv")})]),
+    case("report-snapshots-cut-mid-row",
+         lambda t, b, c: ["report", _copy_run(b, t, {"snapshots.csv": _cut_mid_row(
+             b / "snapshots.csv")})]),
+    case("report-episodes-flag-not-boolean",
+         lambda t, b, c: ["report", _copy_run(b, t, {"episodes.csv": _episodes(
+             b, success_executed="maybe")})]),
+    case("report-episodes-negative-time",
+         lambda t, b, c: ["report", _copy_run(b, t, {"episodes.csv": _episodes(
+             b, planning_time_s=-1.0)})]),
+    case("report-episodes-infinite-time",
+         lambda t, b, c: ["report", _copy_run(b, t, {"episodes.csv": _episodes(
+             b, planning_time_s="inf")})]),
+    case("report-episodes-fractional-horizon",
+         lambda t, b, c: ["report", _copy_run(b, t, {"episodes.csv": _episodes(
+             b, horizon=5.5)})]),
     case("report-meta-not-json", _report({"meta.json": b'{"command": ['})),
     case("report-meta-json-list", _report({"meta.json": b"[]"})),
     case("report-meta-not-utf8", _report({"meta.json": GARBAGE})),
@@ -429,6 +462,20 @@ CASES = [
     case("check-baseline-no-shared-cell", _check(planner="gd", horizon=40)),
     case("check-baseline-garbage-bytes", _check(data=GARBAGE)),
     case("check-baseline-missing", lambda t, b, c: ["check", b, "--baseline", t / "nope.csv"]),
+    case("check-baseline-cut-mid-row",
+         lambda t, b, c: ["check", b, "--baseline", _summary(b, t, data=_cut_mid_row(
+             b / "summary.csv"))]),
+    case("check-baseline-rate-not-successes-over-n", _check(executed_rate=0.123)),
+    case("check-baseline-ci-outside-0-1", _check(executed_ci_high=1.5)),
+    case("check-baseline-metric-n-above-cell-n", _check(n=1)),
+    case("check-baseline-unknown-mode", _check(mode="closed")),
+    case("check-baseline-mpc-counts-in-open-row", _check(mpc_n=2, mpc_successes=1)),
+    case("check-baseline-duplicate-cell",
+         lambda t, b, c: ["check", b, "--baseline", _summary(b, t, data=_twice(
+             b / "summary.csv"))]),
+    case("check-run-episodes-cut-mid-row", lambda t, b, c: [
+        "check", _copy_run(b, t, {"episodes.csv": _cut_mid_row(b / "episodes.csv")}),
+        "--baseline", b / "summary.csv"]),
     case("check-run-episodes-garbage", lambda t, b, c: [
         "check", _copy_run(b, t, {"episodes.csv": GARBAGE}), "--baseline", b / "summary.csv"]),
     case("check-run-meta-not-utf8", lambda t, b, c: [
@@ -448,6 +495,11 @@ CASES = [
          lambda t, b, c: ["sweep", "--resume", _copy_run(b, t, {"meta.json": _meta_with_options(
              b, options=None)})]),
     case("resume-no-such-dir", lambda t, b, c: ["sweep", "--resume", t / "nope"]),
+    case("resume-episodes-cut-mid-row",
+         lambda t, b, c: ["sweep", "--resume", _copy_run(b, t, {"episodes.csv": _cut_mid_row(
+             b / "episodes.csv")})]),
+    case("resume-with-contradicting-options",
+         lambda t, b, c: ["sweep", "--resume", _copy_run(b, t, {}), "--episodes", 7]),
     case("resume-empty-dir", lambda t, b, c: ["sweep", "--resume", _empty_dir(t)]),
 ]
 
@@ -479,6 +531,7 @@ HEALED = {
     "cell-episodes-garbage": {"cells/cem-H5.episodes.csv": GARBAGE},
     "cell-episodes-empty": {"cells/cem-H5.episodes.csv": b""},
     "cell-episodes-foreign-columns": {"cells/cem-H5.episodes.csv": b"hello,world\n1,2\n"},
+    "cell-episodes-cut-mid-row": {"cells/cem-H5.episodes.csv": b"cut"},  # see the test
     "problems-json-not-json": {"problems.json": b"{garbage",
                                "cells/cem-H5.episodes.csv": None},
 }
@@ -486,6 +539,9 @@ HEALED = {
 
 @pytest.mark.parametrize("damage", list(HEALED.values()), ids=list(HEALED))
 def test_resume_redoes_damaged_cells_and_derived_files(damage, base_run, tmp_path):
+    if damage.get("cells/cem-H5.episodes.csv") == b"cut":
+        cell = "cells/cem-H5.episodes.csv"
+        damage = {cell: _cut_mid_row(base_run / cell)}
     run_dir = _copy_run(base_run, tmp_path, damage)
     res = invoke("sweep", "--resume", run_dir)
     assert res.exit_code == 0, res.output

@@ -64,6 +64,13 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+def print_warnings(lines) -> None:
+    """Each line on stderr as ``warning: ...`` (input accepted that may mean little)."""
+    for line in lines:
+        err_console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False,
+                          soft_wrap=True)
+
+
 def progress_bar() -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),
@@ -82,13 +89,22 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+#: Commands that never see a planner or a world model (no plugins loaded for them).
+NO_PLUGINS = frozenset({"report", "check", "problems", "collect"})
+
+
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
     """grasp-bench: planners over learned world models, measured honestly."""
+    if ctx.invoked_subcommand not in NO_PLUGINS:
+        from grasp_bench.plugins import load_plugins
+
+        load_plugins()  # entry points grasp_bench.planners / grasp_bench.models, once
 
 
 EnvOpt = Annotated[str, typer.Option("--env", help="Environment: pusht or ballnav.")]

@@ -17,6 +17,7 @@ from grasp_bench.cli.common import (
     app,
     console,
     err_console,
+    print_warnings,
     progress_bar,
     user_errors,
 )
@@ -129,8 +130,7 @@ def _execute(prep, run_dir: Path, ray: str | None = None) -> None:
                       for k, v in config.items())
         console.print(f"  {planner} H={h}{where}: {what}", highlight=False, soft_wrap=True)
     warning = busy_warning(opts.threads)
-    if warning:
-        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    print_warnings([*prep.warnings, *([warning] if warning else [])])
     with progress_bar() as bar:
 
         def start(planner: str, h: int, n: int):
@@ -154,35 +154,117 @@ def _execute(prep, run_dir: Path, ray: str | None = None) -> None:
 
 def _print_summary(summary) -> None:
     from grasp_bench.results import METRIC_LABELS, MODE_METRICS, format_seconds, percent_ci
-    from grasp_bench.results.tables import format_gap
+    from grasp_bench.results.tables import TTS_HIDDEN, TTS_HIDDEN_NOTE, format_gap
 
     envs = ", ".join(dict.fromkeys(summary["env"]))
     metrics = list(dict.fromkeys(m for mode in summary["mode"] for m in MODE_METRICS[mode]))
-    table = Table(title=f"{envs}: success % [95% Wilson CI], median time-to-success (TTS)")
+    timed = [m for m in metrics if m not in TTS_HIDDEN]
+    table = Table(title=f"{envs}: success % [95% Wilson CI]"
+                        + (", median time-to-success (TTS)" if timed else ""))
     gap = "open" in set(summary["mode"])
-    columns = ["H", "planner", "n", *(c for m in metrics for c in (f"{m} %", "TTS")),
-               "fidelity %", *(["gap"] if gap else []), "plan"]
+    columns = ["H", "planner", "n",
+               *(c for m in metrics for c in ((f"{m} %", "TTS") if m in timed else (f"{m} %",))),
+               "fidelity %", *(["gap"] if gap else []), "plan", "plan/problem"]
     for col in columns:
         table.add_column(col, justify="left" if col == "planner" else "right", no_wrap=True)
     for r in summary.to_dict("records"):
         cells = []
         for m in metrics:
-            cells += [percent_ci(r[f"{m}_rate"], r[f"{m}_ci_low"], r[f"{m}_ci_high"]),
-                      format_seconds(r[f"{m}_median_tts_s"])]
+            cells.append(percent_ci(r[f"{m}_rate"], r[f"{m}_ci_low"], r[f"{m}_ci_high"]))
+            if m in timed:
+                cells.append(format_seconds(r[f"{m}_median_tts_s"]))
         cells.append(percent_ci(r["fidelity_rate"], r["fidelity_ci_low"], r["fidelity_ci_high"]))
         if gap:
             cells.append(format_gap(r["exploitation_gap"]))
         table.add_row(str(r["horizon"]), r["planner"], str(r["n"]), *cells,
-                      f"{r['mean_planning_time_s']:.1f}s")
+                      format_seconds(r["mean_planning_time_s"]),
+                      format_seconds(r["mean_planning_time_per_problem_s"]))
     console.print(table)
     for m in metrics:
         console.print(f"  {m}: {METRIC_LABELS[m]}", highlight=False, soft_wrap=True)
     console.print("  fidelity: the share of the problems whose own reference actions succeed "
                   "under the model" + ("; gap: model % minus executed %, in points" if gap
                                        else ""), highlight=False, soft_wrap=True)
-    console.print("  TTS, plan: planner seconds for the whole batch of n problems (not per "
-                  "problem), TTS to the first snapshot (MPC: re-plan) from which it stays "
-                  "successful", highlight=False, soft_wrap=True)
+    console.print("  " + ("TTS, plan" if timed else "plan") + ": planner seconds for the whole "
+                  "batch of problems planned together (not per problem)"
+                  + (", TTS to the first snapshot from which it stays successful" if timed
+                     else "")
+                  + "; plan/problem: plan divided by the batch size"
+                  + (f"; {TTS_HIDDEN_NOTE}" if len(timed) < len(metrics) else ""),
+                  highlight=False, soft_wrap=True)
+
+
+def _explicit(ctx: typer.Context, name: str) -> bool:
+    """Whether option ``name`` of the running command was given (command line or
+    environment), not left at its default."""
+    source = ctx.get_parameter_source(name)
+    return getattr(source, "name", None) in ("COMMANDLINE", "ENVIRONMENT")
+
+
+def resume_conflicts(run_opts, given: dict) -> list[str]:
+    """What ``given`` (the options given explicitly with ``sweep --resume``, by parameter
+    name, as typed) contradicts in the options the run was made with: one
+    ``"--name RUN (given X)"`` per difference (``--problem-source`` is checked apart)."""
+    from grasp_bench.devices import resolve_device
+    from grasp_bench.planners import parse_overrides
+    from grasp_bench.tasks import get_task
+
+    def planners_of(v):
+        return tuple(p.strip() for p in v.split(",") if p.strip())
+
+    def path_of(v):
+        return None if v is None else Path(v).expanduser().resolve()
+
+    def tuned_of(tuned, tuned_file):
+        return str(path_of(tuned_file)) if tuned_file else ("shipped" if tuned else None)
+
+    # option -> (SweepOptions field, the given value in the field's terms, comparable form)
+    fields = {
+        "env": ("env", str, str),
+        "layout": ("layout", lambda v: v, lambda v: get_task(run_opts.env, v).tag),
+        "planners": ("planners", planners_of, tuple),
+        "horizons": ("horizons", lambda v: _parse_ints(v, "horizons"), tuple),
+        "episodes": ("episodes", int, int),
+        "device": ("device", str, lambda v: resolve_device(v).type),
+        "seed": ("seed", int, int),
+        "overrides": ("overrides", lambda v: tuple(v or ()),
+                      lambda v: parse_overrides(list(v))),
+        "batch_size": ("batch_size", lambda v: v, lambda v: v),
+        "snapshots": ("snapshots", int, int),
+        "checkpoint": ("checkpoint", lambda v: None if v is None else str(v), path_of),
+        "split": ("problem_split", str, str),
+        "problem_offset": ("problem_offset", int, int),
+        "mode": ("mode", str, str),
+        "execute": ("execute", int, int),
+        "replan_budget": ("replan_budget", float, float),
+        "objective": ("objective", str, str),
+        "model": ("model", str, str),
+        "threads": ("threads", int, int),
+    }
+    out = []
+    for name, value in given.items():
+        if name not in fields:
+            continue
+        attr, convert, same = fields[name]
+        was, now = getattr(run_opts, attr), convert(value)
+        if same(was) != same(now):
+            out.append(f"--{name.replace('_', '-')} {_shown(was)} (given {_shown(now)})")
+    if "tuned" in given or "tuned_file" in given:
+        was = run_opts.tuned
+        now = tuned_of(given.get("tuned", False), given.get("tuned_file"))
+        comparable = was if was in (None, "shipped") else str(path_of(was))
+        if comparable != now:
+            out.append(f"tuned configs {_shown(was)} (given {_shown(now)})")
+    return out
+
+
+def _shown(value) -> str:
+    if value is None:
+        return "default"
+    if isinstance(value, tuple):  # planners, horizons (a,b) or --set items (a=1 b=2)
+        sep = " " if any("=" in str(v) for v in value) else ","
+        return sep.join(map(str, value)) or "none"
+    return str(value)
 
 
 @app.command()
@@ -233,6 +315,7 @@ def run(
 @app.command()
 @user_errors
 def sweep(
+    ctx: typer.Context,
     horizons: Annotated[str, typer.Option(help="Comma-separated horizons.")] = "40,50,60,70,80",
     env: EnvOpt = "pusht",
     layout: LayoutOpt = None,
@@ -282,7 +365,22 @@ def sweep(
     if resume is not None:
         if not resume.is_dir():
             raise UserError(f"--resume {resume}: no such run directory")
-        prep = prepare(options_of_run(resume))
+        if out is not None and _explicit(ctx, "out") and out.resolve() != resume.resolve():
+            raise UserError(f"--out {out} and --resume {resume} name different run "
+                            "directories; a resume writes into the run it resumes")
+        was_opts = options_of_run(resume)
+        given = dict(env=env, layout=layout, planners=planners, horizons=horizons,
+                     episodes=episodes, device=device, seed=seed, overrides=overrides,
+                     batch_size=batch_size, snapshots=snapshots, checkpoint=checkpoint,
+                     split=split, problem_offset=problem_offset, mode=mode, execute=execute,
+                     replan_budget=replan_budget, objective=objective, model=model,
+                     threads=threads, tuned=tuned, tuned_file=tuned_file)
+        differ = resume_conflicts(was_opts, {k: v for k, v in given.items() if _explicit(ctx, k)})
+        if differ:
+            raise UserError(f"--resume {resume}: the run was made with other options "
+                            f"({'; '.join(differ)}); drop them to resume it as it was made, "
+                            "or start a new run")
+        prep = prepare(was_opts)
         was = prep.options.problem_source
         if problem_source is not None and problem_source != was:
             raise UserError(f"--resume {resume}: the run's problems are {was!r}, not "

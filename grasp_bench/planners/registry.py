@@ -23,9 +23,11 @@ __all__ = [
     "REGISTRY",
     "FieldRow",
     "apply_overrides",
+    "changed_fields",
     "describe_registry",
     "knob",
     "make_planner",
+    "parent_planner",
     "parse_overrides",
     "positive",
     "register",
@@ -56,7 +58,9 @@ def register(name: str, config_cls: type) -> Callable[[type], type]:
         if stray:
             raise TypeError(f"{config_cls.__name__}.search_space names no field: {stray}")
         if name in REGISTRY and REGISTRY[name][1] is not planner_cls:
-            raise ValueError(f"planner name {name!r} registered twice")
+            taken = REGISTRY[name][1]
+            raise ValueError(f"planner name {name!r} is taken by "
+                             f"{taken.__module__}.{taken.__qualname__}")
         planner_cls.name = name
         REGISTRY[name] = (config_cls, planner_cls)
         return planner_cls
@@ -187,9 +191,68 @@ def describe_registry() -> list[FieldRow]:
     return rows
 
 
+def parent_planner(name: str) -> str | None:
+    """The registered planner whose config class ``name``'s config derives from (``grasp``
+    for GRASP's presets and ablations), or None."""
+    owners = {c: n for n, (c, _) in REGISTRY.items()}
+    return next((owners[b] for b in _config_class(name).__mro__[1:] if b in owners), None)
+
+
+def changed_fields(name: str) -> list[str]:
+    """The fields of ``name``'s config whose default differs from its parent's (every field
+    of a planner without a parent)."""
+    own = _config_class(name)()
+    parent = parent_planner(name)
+    if parent is None:
+        return [f.name for f in dataclasses.fields(own)]
+    base = _config_class(parent)()
+    return [f.name for f in dataclasses.fields(own)
+            if not hasattr(base, f.name) or getattr(base, f.name) != getattr(own, f.name)]
+
+
 def positive(config: Any, *names: str, allow_zero: bool = False) -> None:
     """``__post_init__`` helper: each named field must be > 0 (or >= 0)."""
     for n in names:
         v = getattr(config, n)
         if v < 0 or (v == 0 and not allow_zero):
             raise ValueError(f"{n} must be {'>= 0' if allow_zero else '> 0'}, got {v}")
+
+
+# -- range checks of --set values (called by grasp_bench.sweep.prepare) -------------------
+#: How far outside its searched range an overridden value may go before it is warned about.
+FAR_OUTSIDE = 10.0
+
+
+def override_warnings(planner: str, overrides: Mapping[str, Any]) -> list[str]:
+    """One line per overridden field of ``planner`` whose value lies more than
+    :data:`FAR_OUTSIDE` times outside the range its config's ``search_space`` declares
+    (``grasp.lr_states=5`` against [0.01, 0.3]); fields without a declared range pass."""
+    space = getattr(_config_class(planner), "search_space", {}) or {}
+    out = []
+    for name, raw in overrides.items():
+        value = _convert(planner, name, raw)
+        rng = space.get(name)
+        low, high = getattr(rng, "low", None), getattr(rng, "high", None)
+        if low is None or high is None or isinstance(value, bool | str):
+            continue
+        too_high = high > 0 and value > FAR_OUTSIDE * high
+        too_low = low > 0 and value < low / FAR_OUTSIDE
+        if too_high or too_low:
+            out.append(f"--set {planner}.{name}={raw} is more than {FAR_OUTSIDE:g}x "
+                       f"{'above' if too_high else 'below'} the range searched for it "
+                       f"[{low:g}, {high:g}]; its results may mean little")
+    return out
+
+
+def check_rules(planner: str, config: Any) -> None:
+    """The documented rules a config must keep for its result to mean anything; one-line
+    :class:`UserError` if it breaks one.  GRASP and its presets: ``iterations`` a multiple
+    of ``sync_every`` (when syncing), so the plan returned is freshly synced."""
+    names = {f.name for f in dataclasses.fields(config)}
+    if {"iterations", "sync_every", "sync_steps"} <= names:
+        it, every = config.iterations, config.sync_every
+        if every > 0 and config.sync_steps > 0 and it % every:
+            near = max(every, round(it / every) * every)
+            raise UserError(f"{planner}: iterations ({it}) must be a multiple of sync_every "
+                            f"({every}) so the plan returned is freshly synced (try "
+                            f"iterations={near})")

@@ -90,16 +90,21 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
       for s in ("n", "successes", "rate", "ci_low", "ci_high", "median_tts_s")),
     *(f"fidelity_{s}" for s in ("n", "successes", "rate", "ci_low", "ci_high")),
     "exploitation_gap",
-    "mean_planning_time_s", "mean_iterations", "failures_by_error",
+    "mean_planning_time_s", "mean_planning_time_per_problem_s", "mean_iterations",
+    "failures_by_error",
 )
 """Columns of summary.csv: per metric its episodes, successes, rate with a 95% Wilson
 interval and median time-to-success over successes (NaN where the mode lacks it); the
 reference fidelity (share of the cell's problems whose own actions succeed under the
 model) with its interval; the exploitation gap (model rate minus executed rate, open loop
-only)."""
+only); the mean planning time (planner seconds of the whole batch an episode was planned
+in) and that time per problem (divided by the batch size)."""
 
 STRING_COLUMNS: tuple[str, ...] = (
     "env", "layout", "model", "model_sha256", "mode", "objective", "planner", "device", "reason",
 )
 BOOL_COLUMNS: tuple[str, ...] = (*(success_column(m) for m in METRICS), REFERENCE_COLUMN)
 INT_COLUMNS: tuple[str, ...] = ("horizon", "episode")
+TIME_COLUMNS: tuple[str, ...] = (*(tts_column(m) for m in METRICS), "planning_time_s",
+                                 "elapsed_s")
+"""Planner seconds: empty (no success) or finite and >= 0."""

@@ -7,7 +7,9 @@ mode the umask gives a new file (not ``mkstemp``'s 0600).
 
 from __future__ import annotations
 
+import csv
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -25,7 +27,12 @@ from grasp_bench.results.schema import (
     LEGACY_NAMES,
     SNAPSHOT_COLUMNS,
     STRING_COLUMNS,
+    TIME_COLUMNS,
 )
+
+#: Spellings of a success flag in a results CSV (empty: a metric the mode does not measure).
+_TRUE_TEXT = ("true", "1", "1.0", "yes")
+_FALSE_TEXT = ("false", "0", "0.0", "no")
 
 
 def _file_mode() -> int:
@@ -89,23 +96,84 @@ def as_nullable_bool(series: pd.Series) -> pd.Series:
         return series.astype("boolean")
     text = series.astype(str).str.strip().str.lower()
     out = pd.Series(pd.NA, index=series.index, dtype="boolean")
-    out[text.isin(("true", "1", "1.0", "yes"))] = True
-    out[text.isin(("false", "0", "0.0", "no"))] = False
+    out[text.isin(_TRUE_TEXT)] = True
+    out[text.isin(_FALSE_TEXT)] = False
     return out
 
 
+def check_csv_shape(path: Path) -> None:
+    """Refuse a CSV cut off or malformed past its header: a last row without its end of
+    line (a truncated file; every file here is written whole, newline-terminated), or a
+    row with fewer or more fields than the header.  One-line :class:`UserError` naming
+    the file and the row (the header is row 1); decoding errors propagate."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        text = fh.read()
+    try:
+        records = list(csv.reader(text.splitlines(keepends=True)))
+    except csv.Error as err:
+        raise UserError(f"unreadable {path}: {err}") from None
+    if not records:
+        return
+    width = len(records[0])
+    last = 0
+    for i, rec in enumerate(records[1:], start=2):
+        if not rec:  # a blank line
+            continue
+        last = i
+        if len(rec) != width:
+            cut = " (cut off mid-row)" if len(rec) < width and i == len(records) else ""
+            raise UserError(f"unreadable {path}: row {i} has {len(rec)} fields, the header "
+                            f"{width}{cut}")
+    if last and not text.endswith(("\n", "\r")):
+        raise UserError(f"unreadable {path}: row {last} is cut off (the file ends without "
+                        "an end of line: truncated)")
+
+
+def _row_error(path: Path, bad: pd.Series, frame: pd.DataFrame, col: str, what: str) -> None:
+    """UserError naming the first row of ``bad`` (a mask) and its value, if any."""
+    if bad.any():
+        i = int(bad.to_numpy().argmax())
+        value = frame[col].iloc[i]
+        raise UserError(f"unreadable {path}: row {i + 2}: {col} = {value!r} is not {what}")
+
+
 def _read_results_csv(path: Path) -> pd.DataFrame:
-    """Read a results CSV keeping string columns verbatim ('' stays '') and typing the rest."""
+    """Read a results CSV keeping string columns verbatim ('' stays '') and typing the rest.
+
+    Every row is checked: its field count (:func:`check_csv_shape`), numbers in numeric
+    columns, success flags that are booleans (or empty), finite non-negative times,
+    positive integer horizons and non-negative integer episode indices; one-line
+    :class:`UserError` naming the file, row and column otherwise."""
+    check_csv_shape(path)
     header = pd.read_csv(path, nrows=0).columns
     na = {c: ["", "nan", "NaN"] for c in header if c not in STRING_COLUMNS}
     frame = pd.read_csv(path, keep_default_na=False, na_values=na,
                         dtype={c: str for c in STRING_COLUMNS if c in header})
     frame = frame.rename(columns=LEGACY_NAMES)
     for col in frame.columns:
+        raw = frame[col]
         if col in BOOL_COLUMNS:
-            frame[col] = as_nullable_bool(frame[col])
+            text = raw.astype(str).str.strip().str.lower()
+            _row_error(path, raw.notna() & ~text.isin(_TRUE_TEXT + _FALSE_TEXT), frame, col,
+                       "a success flag (true/false, or empty)")
+            frame[col] = as_nullable_bool(raw)
         elif col not in STRING_COLUMNS:
-            frame[col] = pd.to_numeric(frame[col])  # ValueError on text: a malformed file
+            number = pd.to_numeric(raw, errors="coerce")
+            _row_error(path, number.isna() & raw.notna(), frame, col, "a number")
+            frame[col] = number
+    for col in TIME_COLUMNS:
+        if col in frame:
+            t = frame[col].astype(float)
+            _row_error(path, t.notna() & ((t < 0) | t.isin((math.inf, -math.inf))), frame, col,
+                       "a finite, non-negative time in seconds")
+    if "horizon" in frame:
+        h = frame["horizon"]
+        _row_error(path, h.isna() | (h <= 0) | (h % 1 != 0), frame, "horizon",
+                   "a positive integer")
+    if "episode" in frame:
+        e = frame["episode"]
+        _row_error(path, e.notna() & ((e < 0) | (e % 1 != 0)), frame, "episode",
+                   "a non-negative integer")
     for col in INT_COLUMNS:
         if col in frame and frame[col].notna().all():
             frame[col] = frame[col].astype(int)
@@ -164,6 +232,8 @@ def _load_checked(path: Path, required: Sequence[str], what: str) -> pd.DataFram
     """Read a run CSV; one-line UserError when unreadable or of another format."""
     try:
         frame = _read_results_csv(path)
+    except UserError:
+        raise
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
             ValueError) as err:
         raise UserError(f"unreadable {path}: {str(err).splitlines()[0]}") from err

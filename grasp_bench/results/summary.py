@@ -93,6 +93,16 @@ def _mean(cell: pd.DataFrame, col: str) -> float:
     return float(pd.to_numeric(cell[col], errors="coerce").mean())
 
 
+def _per_problem(cell: pd.DataFrame) -> float:
+    """Mean planning time per problem: each episode's planning time (the seconds of the
+    whole batch it was planned in) over its batch size; NaN where either is missing."""
+    if "planning_time_s" not in cell or "batch_size" not in cell or not len(cell):
+        return math.nan
+    per = pd.to_numeric(cell["planning_time_s"], errors="coerce") \
+        / pd.to_numeric(cell["batch_size"], errors="coerce").where(lambda b: b > 0)
+    return float(per.mean())
+
+
 def summarize(episodes: pd.DataFrame) -> pd.DataFrame:
     """One row per (env, mode, planner, horizon) cell with :data:`SUMMARY_COLUMNS`,
     ordered by env, mode (first appearance), planner (paper order) and horizon."""
@@ -110,6 +120,7 @@ def summarize(episodes: pd.DataFrame) -> pd.DataFrame:
         row["exploitation_gap"] = row["model_rate"] - row["executed_rate"]  # NaN unless open
         reason = cell["reason"].fillna("").astype(str).str.strip() if "reason" in cell else None
         row.update(mean_planning_time_s=_mean(cell, "planning_time_s"),
+                   mean_planning_time_per_problem_s=_per_problem(cell),
                    mean_iterations=_mean(cell, "iterations"),
                    failures_by_error=int((reason != "").sum()) if reason is not None else 0)
         rows.append(row)

@@ -18,6 +18,15 @@ from grasp_bench.results.schema import (
 )
 from grasp_bench.results.summary import ordered_unique, planner_order, solved_within
 
+#: Metrics whose median time-to-success the tables leave out: in MPC the goal is reached
+#: by executing the plans, so the planner time at the re-plan from which the state stays
+#: in the goal is nearly all of the episode's planning time -- it repeats the planning
+#: time and says nothing of its own (summary.csv keeps it).
+TTS_HIDDEN: tuple[str, ...] = ("mpc",)
+#: The tables' legend for :data:`TTS_HIDDEN`.
+TTS_HIDDEN_NOTE = ("MPC shows no TTS: the goal is reached by executing the plans, so the "
+                   "time to success is nearly all of the planning time and would repeat it")
+
 
 def format_seconds(seconds: float) -> str:
     """'8.5s' (one decimal from 1 s up, two significant digits below); '-' when NaN."""
@@ -26,17 +35,19 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds:.1f}s" if seconds >= 1.0 else f"{seconds:.2g}s"
 
 
-def format_cell(rate: float, time_s: float, ci: tuple[float, float] | None = None) -> str:
+def format_cell(rate: float, time_s: float, ci: tuple[float, float] | None = None,
+                with_time: bool = True) -> str:
     """Paper-format cell: ``"59.0% / 8.5s"``, or ``"59.0% [54.6, 63.3] / 8.5s"`` with a CI.
 
-    ``rate`` and ``ci`` are fractions; the time shows ``"-"`` when NaN (no success).
+    ``rate`` and ``ci`` are fractions; the time shows ``"-"`` when NaN (no success), and
+    is left out without ``with_time``.
     """
     if rate is None or not math.isfinite(rate):
         return "-"
     text = f"{100.0 * rate:.1f}%"
     if ci is not None:
         text += f" [{100.0 * ci[0]:.1f}, {100.0 * ci[1]:.1f}]"
-    return f"{text} / {format_seconds(time_s)}"
+    return f"{text} / {format_seconds(time_s)}" if with_time else text
 
 
 def percent_ci(rate: float, low: float, high: float) -> str:
@@ -72,7 +83,7 @@ def paper_table(summary: pd.DataFrame, planners_order: Sequence[str] | None = No
                 with_ci: bool = False) -> pd.DataFrame:
     """Paper-format table of strings: one row per horizon (index ``H``), one column per
     planner, for ``metric`` (default: the mode's headline -- the executed plan for open
-    loop).  Cells not run are ``""``."""
+    loop).  Cells not run are ``""``; a metric of :data:`TTS_HIDDEN` shows no time."""
     rows = select(summary, env, mode)
     metric = metric or HEADLINE[rows["mode"].iloc[0]]
     planners = planner_order(rows["planner"], planners_order)
@@ -81,7 +92,8 @@ def paper_table(summary: pd.DataFrame, planners_order: Sequence[str] | None = No
     for r in rows.to_dict("records"):
         ci = (r[f"{metric}_ci_low"], r[f"{metric}_ci_high"]) if with_ci else None
         table.loc[int(r["horizon"]), r["planner"]] = format_cell(
-            r[f"{metric}_rate"], r[f"{metric}_median_tts_s"], ci)
+            r[f"{metric}_rate"], r[f"{metric}_median_tts_s"], ci,
+            with_time=metric not in TTS_HIDDEN)
     return table
 
 
@@ -123,13 +135,16 @@ def detail_table(summary: pd.DataFrame) -> pd.DataFrame:
         for m in METRICS:
             row[f"{m} [95% CI]"] = percent_ci(r[f"{m}_rate"], r[f"{m}_ci_low"],
                                               r[f"{m}_ci_high"])
-            row[f"{m} TTS"] = format_seconds(r[f"{m}_median_tts_s"]) \
-                if r[f"{m}_n"] else "-"
+            if m not in TTS_HIDDEN:
+                row[f"{m} TTS"] = format_seconds(r[f"{m}_median_tts_s"]) \
+                    if r[f"{m}_n"] else "-"
         row["fidelity [95% CI]"] = percent_ci(r.get("fidelity_rate", math.nan),
                                               r.get("fidelity_ci_low", math.nan),
                                               r.get("fidelity_ci_high", math.nan))
         row["gap (pp)"] = format_gap(r.get("exploitation_gap", math.nan))
         row["mean plan time"] = format_seconds(r["mean_planning_time_s"])
+        row["plan/problem"] = format_seconds(r.get("mean_planning_time_per_problem_s",
+                                                   math.nan))
         row["mean iters"] = "-" if not math.isfinite(r["mean_iterations"]) \
             else f"{r['mean_iterations']:.1f}"
         row["errors"] = int(r["failures_by_error"])
@@ -137,6 +152,9 @@ def detail_table(summary: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     unused = [c for m in METRICS if (summary[f"{m}_n"] == 0).all()
               for c in (f"{m} [95% CI]", f"{m} TTS")]
+    if not summary.get("mean_planning_time_per_problem_s",
+                       pd.Series(dtype=float)).notna().any():
+        unused.append("plan/problem")
     if "fidelity_n" not in summary or (summary["fidelity_n"] == 0).all():
         unused.append("fidelity [95% CI]")
     if not summary.get("exploitation_gap", pd.Series(dtype=float)).notna().any():
@@ -151,8 +169,9 @@ def summary_markdown(summary: pd.DataFrame, episodes: pd.DataFrame | None = None
     for env in ordered_unique(summary["env"]):
         for mode in ordered_unique(summary.loc[summary["env"] == env, "mode"]):
             for metric in MODE_METRICS[mode]:
-                parts += [f"## {env}, {mode} loop: {METRIC_TITLES[metric]} "
-                          "(success / median time to success)", "",
+                what = "success" if metric in TTS_HIDDEN else \
+                    "success / median time to success"
+                parts += [f"## {env}, {mode} loop: {METRIC_TITLES[metric]} ({what})", "",
                           paper_table_markdown(summary, env=env, mode=mode, metric=metric), ""]
     parts += ["## Per-cell detail (95% Wilson intervals)", "",
               markdown_table(detail_table(summary)), ""]
@@ -173,5 +192,10 @@ def summary_markdown(summary: pd.DataFrame, episodes: pd.DataFrame | None = None
               "executed plan, in percentage points (open loop).",
               "- **TTS**: median over successful episodes of the planner time at the first "
               "snapshot (or re-plan) from which the metric stays successful; planner seconds "
-              "for the whole batch of problems.", ""]
+              "for the whole batch of problems" + (
+                  f" ({TTS_HIDDEN_NOTE})" if any(m in TTS_HIDDEN for mode in summary["mode"]
+                                                for m in MODE_METRICS[mode]) else "") + ".",
+              "- **mean plan time**: planner seconds for the whole batch of problems an "
+              "episode was planned in; **plan/problem**: the same divided by the batch size.",
+              ""]
     return "\n".join(parts)

@@ -146,6 +146,7 @@ def test_report_and_check(tiny_checkpoint, tmp_path):
     # an injected drop fails: a baseline where every cell succeeded 100 times of 100
     base = pd.read_csv(out / "summary.csv")
     base[["n", "model_n", "model_successes"]] = 100
+    base[["model_rate", "model_ci_low", "model_ci_high"]] = (1.0, 0.963, 1.0)  # consistent
     base.to_csv(tmp_path / "base.csv", index=False)
     res = invoke("check", out, "--baseline", tmp_path / "base.csv")
     assert res.exit_code == 1, res.output
@@ -238,3 +239,130 @@ def test_seed_help_does_not_contradict_the_tuning_split():
     res = invoke("run", "--help")
     assert res.exit_code == 0
     assert "always use evaluation" not in res.output and "--problem-offset" in res.output
+
+
+# -- issue 19: bad input refused before anything is written, friction --------------------
+def _no_problems(monkeypatch):
+    """Any problem drawn fails the test: the refusal must come first."""
+    import grasp_bench.problems as problems_module
+
+    def drawn(*a, **k):
+        raise AssertionError("a problem was drawn")
+
+    monkeypatch.setattr(problems_module, "generate", drawn)
+    monkeypatch.setattr(sweep_module, "load_or_generate", drawn)
+
+
+def _one_error_line(res) -> str:
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip() and
+             not ln.startswith("warning:")]
+    assert len(lines) == 1 and lines[0].startswith("error:"), res.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("source", ["demo", "behaviour"])
+def test_absurd_horizon_is_refused_before_any_problem_is_drawn(tiny_checkpoint, tmp_path,
+                                                              monkeypatch, source):
+    _no_problems(monkeypatch)
+    out = tmp_path / "run"
+    base = [a for a in run_args(tiny_checkpoint, out) if a not in ("--horizon", 10)]
+    res = invoke(*base, "--horizon", 100_000, "--problem-source", source)
+    line = _one_error_line(res)
+    assert "100000" in line and "300" in line
+    assert not out.exists()
+
+
+def test_horizon_past_the_episode_limit_is_refused_by_sweep_and_tune(tiny_checkpoint,
+                                                                     tmp_path, monkeypatch):
+    _no_problems(monkeypatch)
+    out = tmp_path / "sweep"
+    res = invoke("sweep", "--horizons", "10,305", "--episodes", 2, "--planners", "cem",
+                 "--device", "cpu", "--checkpoint", tiny_checkpoint, "--out", out,
+                 "--problem-source", "behaviour", *FAST[:6])
+    assert "305" in _one_error_line(res) and not out.exists()
+    res = invoke("tune", "--horizons", "400", "--planners", "cem", "--trials", 2,
+                 "--problems", 2, "--device", "cpu", "--checkpoint", tiny_checkpoint,
+                 "--storage", tmp_path / "t.db", "--out", tmp_path / "t.json")
+    assert "400" in _one_error_line(res)
+    assert not (tmp_path / "t.db").exists() and not (tmp_path / "t.json").exists()
+
+
+def test_horizon_beyond_the_models_validated_horizons_is_warned(tiny_checkpoint, tmp_path):
+    from grasp_bench.sweep import longest_validated_horizon
+
+    assert longest_validated_horizon({"validation": {"open_loop": {"H40": {}, "H80": {}}}}) == 80
+    assert longest_validated_horizon({}) is None
+    ckpt = tmp_path / "model.pt"
+    shutil.copy(tiny_checkpoint, ckpt)
+    manifest = json.loads(tiny_checkpoint.with_suffix(".json").read_text())
+    manifest["validation"]["open_loop"] = {"H5": {}}
+    ckpt.with_suffix(".json").write_text(json.dumps(manifest))
+    res = invoke("run", "--horizon", 10, "--episodes", 1, "--planners", "cem", "--device",
+                 "cpu", "--checkpoint", ckpt, "--out", tmp_path / "run", *FAST[:6])
+    assert res.exit_code == 0, res.output
+    assert any(ln.startswith("warning:") and "H5" in ln for ln in res.stderr.splitlines())
+
+
+def test_resume_with_contradicting_options_is_refused(tiny_checkpoint, tmp_path):
+    out = tmp_path / "run"
+    assert invoke(*run_args(tiny_checkpoint, out)).exit_code == 0
+    before = sorted(p.name for p in out.rglob("*"))
+    res = invoke("sweep", "--resume", out, "--episodes", 5, "--planners", "cem",
+                 "--horizons", "10,20", "--mode", "mpc", "--set", "cem.iterations=4")
+    line = _one_error_line(res)
+    for what in ("--episodes 3 (given 5)", "--planners cem,grasp (given cem)",
+                 "--horizons 10 (given 10,20)", "--mode open (given mpc)", "--overrides"):
+        assert what in line, line
+    assert "--resume" in line and sorted(p.name for p in out.rglob("*")) == before
+    # the run's own options, given again explicitly, are no contradiction
+    res = invoke("sweep", "--resume", out, "--episodes", 3, "--planners", "cem,grasp",
+                 "--horizons", "10", "--mode", "open", "--device", "cpu")
+    assert res.exit_code == 0, res.output
+
+
+def test_resume_into_another_out_is_refused(tiny_checkpoint, tmp_path):
+    out = tmp_path / "run"
+    assert invoke(*run_args(tiny_checkpoint, out)).exit_code == 0
+    line = _one_error_line(invoke("sweep", "--resume", out, "--out", tmp_path / "elsewhere"))
+    assert "--out" in line and not (tmp_path / "elsewhere").exists()
+
+
+def test_grasp_iterations_not_a_multiple_of_sync_every_is_refused(tiny_checkpoint, tmp_path):
+    out = tmp_path / "run"
+    res = invoke(*run_args(tiny_checkpoint, out), "--set", "grasp.iterations=25")
+    assert "multiple of sync_every" in _one_error_line(res) and not out.exists()
+
+
+def test_set_value_far_outside_its_searched_range_is_warned(tiny_checkpoint, tmp_path):
+    out = tmp_path / "run"
+    res = invoke("run", "--horizon", 10, "--episodes", 1, "--planners", "grasp", "--device",
+                 "cpu", "--checkpoint", tiny_checkpoint, "--out", out, *FAST[6:],
+                 "--set", "grasp.lr_states=5")
+    assert res.exit_code == 0, res.output
+    warned = [ln for ln in res.stderr.splitlines() if ln.startswith("warning:")]
+    assert any("grasp.lr_states=5" in ln and "above" in ln for ln in warned), res.stderr
+    assert any("grasp.iterations=20" in ln and "below" in ln for ln in warned), res.stderr
+    assert not any("sync_every" in ln for ln in warned)  # 10 is inside [10, 100]
+
+
+def test_screen_table_shows_planning_time_per_problem_and_no_mpc_tts(tiny_checkpoint,
+                                                                     tmp_path):
+    out = tmp_path / "run"
+    res = invoke(*run_args(tiny_checkpoint, out, "--batch-size", 2))
+    assert res.exit_code == 0, res.output
+    assert "plan/problem" in res.output and "TTS" in res.output
+    summary = pd.read_csv(out / "summary.csv")
+    episodes = pd.read_csv(out / "episodes.csv")
+    for r in summary.itertuples():
+        cell = episodes[episodes.planner == r.planner]
+        assert r.mean_planning_time_per_problem_s == pytest.approx(
+            (cell.planning_time_s / cell.batch_size).mean())
+    out = tmp_path / "mpc"
+    res = invoke(*run_args(tiny_checkpoint, out, "--mode", "mpc"))
+    assert res.exit_code == 0, res.output
+    header = next(ln for ln in res.output.splitlines() if "planner" in ln and "mpc %" in ln)
+    assert "TTS" not in header and "plan/problem" in header
+    assert "MPC shows no TTS" in res.output
+    assert "mpc TTS" not in (out / "summary.md").read_text()

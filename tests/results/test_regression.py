@@ -102,3 +102,55 @@ def test_compare_reports_missing_cells_and_measured_metrics_only() -> None:
                      ("gd", "mpc", "missing")]
     assert not cmp["drop"].any()  # latco is not in the baseline: not listed
     assert cmp.loc[cmp["status"] == "missing", "current_n"].isna().all()
+
+
+def _impossible(frame: pd.DataFrame, how: str) -> pd.DataFrame:
+    """The baseline with its second row (file row 3, open grasp H=40: 18/20) made impossible."""
+    frame = frame.astype(object)
+    if how == "rate-not-successes-over-n":
+        frame.loc[1, "executed_rate"] = 0.5
+    elif how == "ci-above-one":
+        frame.loc[1, "executed_ci_high"] = 1.2
+    elif how == "ci-not-around-rate":
+        frame.loc[1, ["executed_ci_low", "executed_ci_high"]] = (0.1, 0.3)
+    elif how == "metric-n-above-cell-n":
+        frame.loc[1, ["model_n", "model_successes", "model_rate"]] = (25, 18, 18 / 25)
+    elif how == "fidelity-n-above-cell-n":
+        frame.loc[1, "fidelity_n"] = 30
+    elif how == "unknown-mode":
+        frame.loc[1, "mode"] = "closed"
+    elif how == "mpc-counts-in-open-row":
+        frame.loc[1, ["mpc_n", "mpc_successes"]] = (20, 3)
+    elif how == "duplicate-cell":
+        frame.loc[1, "planner"] = "cem"
+    elif how == "cell-n-not-an-integer":
+        frame.loc[1, "n"] = 20.5
+    return frame
+
+
+@pytest.mark.parametrize(("how", "reason"), [
+    ("rate-not-successes-over-n", "executed_rate"), ("ci-above-one", "interval"),
+    ("ci-not-around-rate", "interval"), ("metric-n-above-cell-n", "exceeds the cell's n"),
+    ("fidelity-n-above-cell-n", "fidelity_n"), ("unknown-mode", "mode 'closed'"),
+    ("mpc-counts-in-open-row", "does not measure"), ("duplicate-cell", "listed twice"),
+    ("cell-n-not-an-integer", "invalid n"),
+])
+def test_baseline_with_impossible_counts_or_rates_is_refused_naming_row(
+        tmp_path: Path, how: str, reason: str) -> None:
+    write_csv_atomic(_impossible(baseline(), how), tmp_path / "summary.csv")
+    with pytest.raises(UserError, match=r"summary\.csv: row 3") as err:
+        load_summary(tmp_path / "summary.csv")
+    assert reason in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("cut", ["mid-row", "extra-field"])
+def test_truncated_or_ragged_baseline_is_refused_naming_row(tmp_path: Path, cut: str) -> None:
+    lines = baseline().to_csv(index=False).splitlines(keepends=True)
+    if cut == "mid-row":
+        lines[-1] = lines[-1][: len(lines[-1]) // 2]
+    else:
+        lines[2] = lines[2].rstrip("\n") + ",1\n"
+    (tmp_path / "summary.csv").write_text("".join(lines))
+    row = 4 if cut == "mid-row" else 3
+    with pytest.raises(UserError, match=rf"summary\.csv: row {row}\b"):
+        load_summary(tmp_path / "summary.csv")

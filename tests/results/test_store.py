@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 from pathlib import Path
@@ -146,3 +147,55 @@ def test_load_run_refuses_bad_meta_and_snapshots(tmp_path: Path) -> None:
     write_csv_atomic(pd.DataFrame({"env": ["e"]}), tmp_path / "snapshots.csv")
     with pytest.raises(UserError, match="snapshots"):
         load_run(tmp_path)
+
+
+def _damaged(frame: pd.DataFrame, how: str) -> bytes:
+    """``frame`` as CSV bytes, damaged in its second data row (file row 3) or at its end."""
+    frame = frame.astype(object)
+    if how == "text-in-number":
+        frame.loc[1, "planning_time_s"] = "fast"
+    elif how == "flag-not-boolean":
+        frame.loc[1, success_column("executed")] = "maybe"
+    elif how == "infinite-time":
+        frame.loc[1, "planning_time_s"] = math.inf
+    elif how == "negative-time":
+        frame.loc[1, tts_column("model")] = -1.0
+    elif how == "fractional-horizon":
+        frame.loc[1, "horizon"] = 40.5
+    elif how == "zero-horizon":
+        frame.loc[1, "horizon"] = 0
+    elif how == "missing-horizon":
+        frame.loc[1, "horizon"] = ""
+    text = frame.to_csv(index=False)
+    lines = text.splitlines(keepends=True)
+    if how == "cut-mid-row":
+        return (text[: len(text) - len(lines[-1]) // 2]).encode()  # half the last row
+    if how == "extra-field":
+        lines[2] = lines[2].rstrip("\n") + ",surplus\n"
+    if how == "extra-field-every-row":  # pandas would take the first column as the index
+        lines = [lines[0]] + [ln.rstrip("\n") + ",surplus\n" for ln in lines[1:]]
+    if how == "no-final-newline":
+        lines[-1] = lines[-1].rstrip("\n")
+    return "".join(lines).encode()
+
+
+@pytest.mark.parametrize(("how", "row"), [
+    ("cut-mid-row", 4), ("extra-field", 3), ("extra-field-every-row", 2),
+    ("no-final-newline", 4), ("text-in-number", 3), ("flag-not-boolean", 3),
+    ("infinite-time", 3), ("negative-time", 3), ("fractional-horizon", 3),
+    ("zero-horizon", 3), ("missing-horizon", 3),
+])
+def test_results_csv_damaged_past_its_header_is_refused_naming_file_and_row(
+        tmp_path: Path, how: str, row: int) -> None:
+    (tmp_path / "episodes.csv").write_bytes(_damaged(mixed_episodes(), how))
+    with pytest.raises(UserError, match=rf"episodes\.csv: row {row}\b") as err:
+        load_run(tmp_path)
+    assert "\n" not in str(err.value)
+    with pytest.raises(UserError, match=rf"row {row}\b"):  # cell files are read the same way
+        read_csv_cells([tmp_path / "episodes.csv"], EPISODE_COLUMNS)
+
+
+def test_results_csv_accepts_empty_flags_and_times(tmp_path: Path) -> None:
+    frame = mixed_episodes()  # unmeasured metrics: empty flags; failures: empty times
+    write_csv_atomic(frame, tmp_path / "episodes.csv")
+    assert len(load_run(tmp_path)[0]) == len(frame)

@@ -105,3 +105,25 @@ def test_summary_markdown_names_the_metrics() -> None:
     md = summary_markdown(summarize(episodes), episodes)
     assert f"- **mpc**: {METRIC_LABELS['mpc']}" in md and "- **model**" not in md
     assert "## mpc: solved within a planner wall-clock budget" in md and "50.0%" in md
+
+
+def test_mpc_tables_show_no_time_to_success_that_repeats_planning_time() -> None:
+    episodes = make_episodes({("mpc", "gd", 30): [{"mpc": 0.5}, {"mpc": None}],
+                              ("open", "gd", 30): [{"executed": 1.0, "model": 1.0}]})
+    summary = summarize(episodes)
+    mpc_only = summary[summary["mode"] == "mpc"]
+    assert paper_table(mpc_only).loc[30, "gd"] == "50.0%"  # no " / time"
+    assert paper_table(summary[summary["mode"] == "open"]).loc[30, "gd"] == "100.0% / 1.0s"
+    detail = detail_table(summary)
+    assert "mpc TTS" not in detail.columns and "executed TTS" in detail.columns
+    md = summary_markdown(summary, episodes)
+    assert "mpc loop: closed-loop (MPC) success in the simulator (success)" in md
+    assert "MPC shows no TTS" in md
+
+
+def test_detail_table_shows_planning_time_per_problem() -> None:
+    summary = summarize(make_episodes({("open", "gd", 30): [{"executed": 1.0, "model": 1.0}] * 4}))
+    # make_episodes: planning times 2, 4, 6, 8 s, batch size 4
+    assert summary.loc[0, "mean_planning_time_per_problem_s"] == pytest.approx(5.0 / 4)
+    assert detail_table(summary).loc[0, "plan/problem"] == "1.2s"
+    assert "**plan/problem**" in summary_markdown(summary)
