@@ -54,6 +54,9 @@ def _plan_batch(ctx: CellContext, options, problems, planner: str, overrides: di
     """One Ray task: batch ``batch`` of a cell, with the run's torch threads."""
     import torch
 
+    from grasp_bench.plugins import load_plugins
+
+    load_plugins()  # a worker process registers the same plugin planners as the driver
     torch.set_num_threads(options.threads)
     return plan_cell(ctx, options, problems, planner, overrides, batches=[batch])
 

@@ -25,3 +25,25 @@ def tiny_checkpoint(tmp_path_factory):
     train_checkpoint(task, train, val, arch_for(task, hidden=16, layers=1),
                      TrainConfig(epochs=1, rollout_steps=1), out)
     return out
+
+
+@pytest.fixture(scope="session")
+def plugin_dirs(tmp_path_factory):
+    """The example and broken plugin packages (tests/plugin_example, tests/plugin_broken)
+    pip-installed offline into their own --target directories, so nothing is added to the
+    test venv: :func:`tests.plugin_support.plugins_from` puts one on ``sys.path``."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = tmp_path_factory.mktemp("plugins")
+    dirs = {}
+    for name in ("plugin_example", "plugin_broken"):
+        src = shutil.copytree(Path(__file__).parent / name, root / "src" / name,
+                              ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                        "--no-build-isolation", "--no-index", "--target", str(root / name),
+                        str(src)], check=True)
+        dirs[name] = root / name
+    return dirs

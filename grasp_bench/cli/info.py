@@ -27,27 +27,58 @@ from grasp_bench.errors import UserError
 @app.command()
 @user_errors
 def planners(
+    name: Annotated[str | None, typer.Argument(
+        help="One planner only; for a preset or an ablation, the fields that differ from "
+             "its parent.")] = None,
     tuned: Annotated[bool, typer.Option(
         help="Print the shipped tuned configs instead (results/reference/tuned/).")] = False,
     tuned_file: Annotated[Path | None, typer.Option(
         help="Print the tuned configs of this file instead.")] = None,
 ) -> None:
-    """List the planners with every config field, its default and where it comes from."""
+    """List the planners (built-in or from a plugin) with their config fields, defaults,
+    sources and search ranges; presets and ablations show only what differs from GRASP."""
     from grasp_bench.planners import REGISTRY, describe_registry
+    from grasp_bench.planners.registry import changed_fields, parent_planner
+    from grasp_bench.plugins import PLANNERS, source
 
     if tuned or tuned_file:
         _print_tuned(tuned_file)
         return
-    table = Table(title=f"{len(REGISTRY)} planners (override with --set planner.field=value)")
+    if name is not None and name not in REGISTRY:
+        raise UserError(f"unknown planner {name!r}; planners: {', '.join(REGISTRY)}")
+    names = [name] if name else list(REGISTRY)
+    if name:
+        config_cls, planner_cls = REGISTRY[name]
+        parent = parent_planner(name)
+        doc = (planner_cls.__doc__ or "").strip().splitlines()
+        dropped = sorted(set(getattr(REGISTRY[parent][0], "search_space", {}) if parent else ())
+                         - set(getattr(config_cls, "search_space", {})))
+        console.print(f"{name} ({source(PLANNERS, name)}): {doc[0] if doc else ''}"
+                      + (f" {parent}'s config except the fields below" if parent else "")
+                      + (f"; not searched: {', '.join(dropped)}" if dropped else ""),
+                      highlight=False, soft_wrap=True, markup=False)
+    table = Table(title=f"{len(names)} planner{'s' if len(names) > 1 else ''} (override with "
+                        "--set planner.field=value; `grasp-bench planners NAME` for one)")
     for col in ("planner", "field", "type", "default", "search range", "source / meaning"):
         table.add_column(col, overflow="fold")
+    shown = {p: (parent_planner(p), set(changed_fields(p))) for p in names}
     last = None
     for row in describe_registry():
-        space = REGISTRY[row.planner][0].search_space.get(row.field)
-        table.add_row(row.planner if row.planner != last else "", row.field, row.type,
-                      str(row.default), _range(space), row.help)
+        if row.planner not in shown or row.field not in shown[row.planner][1]:
+            continue
+        parent = shown[row.planner][0]
+        label = ""
+        if row.planner != last:
+            label = f"{row.planner}\n({source(PLANNERS, row.planner)})" + \
+                (f"\n= {parent} but" if parent else "")
+        space = getattr(REGISTRY[row.planner][0], "search_space", {}).get(row.field)
+        table.add_row(label, row.field, row.type, str(row.default), _range(space), row.help)
         last = row.planner
     console.print(table)
+    outside = [f"{p} ({source(PLANNERS, p)})" for p in names if source(PLANNERS, p) != "built-in"]
+    if outside:
+        console.print("  from plugins: " + ", ".join(outside), highlight=False, soft_wrap=True,
+                      markup=False)
 
 
 def _range(p) -> str:

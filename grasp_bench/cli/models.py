@@ -244,10 +244,20 @@ def models(
         raise typer.Exit(1)
 
 
+def _architecture(manifest: dict) -> str:
+    """The manifest's architecture class and where it comes from (built-in, a plugin's
+    distribution, or not installed)."""
+    from grasp_bench.models.checkpoint import ARCHITECTURES
+    from grasp_bench.plugins import MODELS, source
+
+    name = str(manifest.get("architecture", {}).get("class", "StateMLP"))
+    return f"{name} ({source(MODELS, name) if name in ARCHITECTURES else 'not installed'})"
+
+
 def _print_models(rows) -> None:
     table = Table(title="World models")
-    for col in ("checkpoint", "env", "k", "MB", "train s", "val loss", "open-loop error H40",
-                "H80", "reference fidelity H40/60/80 %", "sha256"):
+    for col in ("checkpoint", "architecture", "env", "k", "MB", "train s", "val loss",
+                "open-loop error H40", "H80", "reference fidelity H40/60/80 %", "sha256"):
         table.add_column(col)
     for path, m, *status in rows:
         ol = m.get("validation", {}).get("open_loop", {})
@@ -263,12 +273,19 @@ def _print_models(rows) -> None:
             )
 
         table.add_row(
-            Path(path).name, m.get("task", m.get("env_id", "?")), str(m.get("frameskip")),
+            Path(path).name, _architecture(m), m.get("task", m.get("env_id", "?")),
+            str(m.get("frameskip")),
             f"{m.get('bytes', 0) / 1e6:.2f}", str(m.get("training", {}).get("seconds", "?")),
             f"{m.get('validation', {}).get('loss', float('nan')):.4f}", fmt("H40"), fmt("H80"),
             fid_text if fid else "-", status[0] if status else "ok (just written)",
         )
     console.print(table)
+    from grasp_bench.models.checkpoint import ARCHITECTURES
+    from grasp_bench.plugins import MODELS, source
+
+    console.print("  architectures: " + ", ".join(f"{a} ({source(MODELS, a)})"
+                                                  for a in ARCHITECTURES),
+                  highlight=False, soft_wrap=True, markup=False)
     console.print("  reference fidelity: the share of validation problems whose own reference "
                   "actions succeed under the model (95% Wilson intervals in the manifest)",
                   highlight=False, soft_wrap=True)

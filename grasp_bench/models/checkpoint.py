@@ -22,8 +22,45 @@ from grasp_bench.models.latent import LatentConfig, LatentMLP
 from grasp_bench.models.mlp import MLPConfig, StateMLP
 
 FORMAT = "grasp-bench-checkpoint/1"
-#: architecture class name (in the manifest) -> (model class, config class)
+#: architecture class name (in the manifest) -> (model class, config class); plugins add
+#: theirs with :func:`register_architecture` (see :mod:`grasp_bench.plugins`)
 ARCHITECTURES = {"StateMLP": (StateMLP, MLPConfig), "LatentMLP": (LatentMLP, LatentConfig)}
+#: what every model must have: the WorldModel protocol, and ``decode`` for the harness
+PROTOCOL_METHODS = ("encode", "decode", "step", "rollout")
+PROTOCOL_ATTRIBUTES = ("frameskip", "action_dim", "latent_dim")
+
+
+def check_architecture(model_cls: type, config_cls: type) -> None:
+    """Raise ``TypeError`` unless ``model_cls`` is an ``nn.Module`` with the protocol's
+    methods and ``config_cls`` round-trips through ``to_dict`` / ``from_dict`` (a manifest's
+    ``architecture``).  The data members (``frameskip``...) are checked when a checkpoint
+    builds the model."""
+    if not (isinstance(model_cls, type) and issubclass(model_cls, torch.nn.Module)):
+        raise TypeError(f"{model_cls!r} is not a torch.nn.Module class")
+    missing = [m for m in PROTOCOL_METHODS if not callable(getattr(model_cls, m, None))]
+    if missing:
+        raise TypeError(f"{model_cls.__name__} lacks WorldModel methods: {', '.join(missing)}")
+    bad = [m for m in ("to_dict", "from_dict") if not callable(getattr(config_cls, m, None))]
+    if bad:
+        raise TypeError(f"{getattr(config_cls, '__name__', config_cls)} lacks {', '.join(bad)}")
+
+
+def register_architecture(config_cls: type):
+    """Class decorator: ``@register_architecture(LinearConfig)`` on a model class makes
+    checkpoints whose manifest names the class (``architecture.class``) load with it; the
+    model is built as ``model_cls(config_cls.from_dict(architecture))``."""
+
+    def deco(model_cls: type) -> type:
+        name = model_cls.__name__
+        if name in ARCHITECTURES and ARCHITECTURES[name][0] is not model_cls:
+            taken = ARCHITECTURES[name][0]
+            raise ValueError(f"architecture name {name!r} is taken by "
+                             f"{taken.__module__}.{taken.__qualname__}")
+        check_architecture(model_cls, config_cls)
+        ARCHITECTURES[name] = (model_cls, config_cls)
+        return model_cls
+
+    return deco
 
 
 def build_model(arch) -> torch.nn.Module:
@@ -110,9 +147,13 @@ def load_checkpoint(
         arch = dict(manifest["architecture"])
         name = arch.pop("class", "StateMLP")
         if name not in ARCHITECTURES:
-            raise KeyError(f"unknown architecture {name!r}")
+            raise KeyError(f"unknown architecture {name!r} (known: {', '.join(ARCHITECTURES)}; "
+                           "a plugin's needs its package installed)")
         model_cls, config_cls = ARCHITECTURES[name]
         model = model_cls(config_cls.from_dict(arch))
+        missing = [m for m in PROTOCOL_ATTRIBUTES if not hasattr(model, m)]
+        if missing:
+            raise TypeError(f"{name} lacks WorldModel members: {', '.join(missing)}")
         state = torch.load(wpath, map_location="cpu", weights_only=True)
         model.load_state_dict(state, strict=True)
     except (KeyError, TypeError, RuntimeError, EOFError, OSError, ValueError, IndexError,

@@ -3,7 +3,8 @@ and overrides in ``registry``.
 
 Importing this package registers every planner in :data:`REGISTRY`, in the order
 ``cem, gd, latco, grasp, mppi, icem``, then GRASP's presets: the author's config and the
-ablations (``grasp_presets``).
+ablations (``grasp_presets``).  Planners of other packages join it through the entry-point
+group ``grasp_bench.planners`` (:mod:`grasp_bench.plugins`, loaded by the CLI and the API).
 """
 
 from grasp_bench.planners import (  # noqa: F401  (registers)

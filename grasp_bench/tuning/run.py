@@ -65,7 +65,7 @@ def prepare_tuning(opts: TuneOptions) -> tuple[Prepared, list[StudySpec]]:
         checkpoint=opts.checkpoint, problem_split="tuning", objective=opts.objective,
         threads=opts.threads, model=opts.model, problem_source=opts.problem_source))
     for p in opts.planners:
-        if not REGISTRY[p][0].search_space:
+        if not getattr(REGISTRY[p][0], "search_space", None):
             raise UserError(f"planner {p} declares no search space")
     specs = [StudySpec(p, h, opts.trials, opts.problems, opts.seed, opts.time_cap,
                        opts.rescore, tuple(sorted(prep.overrides.get(p, {}).items())),

@@ -1,0 +1,1 @@
+"""Broken grasp-bench plugins: one contract violation per module."""
