@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from grasp_bench.bench import reference_success
+from grasp_bench.judging import reference_success
 from grasp_bench.problems import generate
 from grasp_bench.results import wilson_interval
 from grasp_bench.tasks import Task

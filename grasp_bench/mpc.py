@@ -30,16 +30,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from grasp_bench.bench import (
-    CellContext,
-    CellResult,
-    episode_row,
-    reference_success,
-    time_to_success,
-    to_env_actions,
-    warm_up,
-)
+from grasp_bench.bench import CellContext, CellResult, episode_row, time_to_success, warm_up
 from grasp_bench.defaults import DEFAULT_REPLAN_BUDGET
+from grasp_bench.judging import reference_success, to_env_actions
 from grasp_bench.planners import make_planner
 from grasp_bench.problems import ProblemSet
 from grasp_bench.results import EPISODE_COLUMNS, SNAPSHOT_COLUMNS

@@ -82,17 +82,22 @@ def _dist(ep: EntryPoint) -> str:
     return dist.name if dist is not None else "unknown distribution"
 
 
-def _load_into(registry: dict, ep: EntryPoint, what: str, slot: int, check) -> list[str]:
+def _load_into(registry: dict, group: str, ep: EntryPoint, what: str, slot: int,
+               check) -> list[str]:
     """Import ``ep``; keep what it registered in ``registry`` (its class at ``slot`` of the
     entry) if it passes ``check``, else restore ``registry`` and raise."""
     before = dict(registry)
     try:
         obj = ep.load()
         new = {k: v for k, v in registry.items() if before.get(k) is not v}
+        if (ep.name not in new and ep.name in before and before[ep.name][slot] is obj
+                and _SOURCES.get((group, ep.name)) == _dist(ep)):
+            return [ep.name]  # registered already by another entry of its own module
         if ep.name not in new or new[ep.name][slot] is not obj:
             raise PluginError(f"the entry point must name a {what} class that registers "
                               f"itself as {ep.name!r} (see grasp_bench/plugins.py)"
-                              + (f"; {ep.name!r} is built in" if ep.name in before else ""))
+                              + (f"; {ep.name!r} is taken by {source(group, ep.name)}"
+                                 if ep.name in before else ""))
         for name, entry in new.items():
             check(name, *entry)
     except BaseException:
@@ -105,13 +110,13 @@ def _load_into(registry: dict, ep: EntryPoint, what: str, slot: int, check) -> l
 def _load_planner(ep: EntryPoint) -> list[str]:
     from grasp_bench.planners.registry import REGISTRY
 
-    return _load_into(REGISTRY, ep, "planner", 1, check_planner)
+    return _load_into(REGISTRY, PLANNERS, ep, "planner", 1, check_planner)
 
 
 def _load_model(ep: EntryPoint) -> list[str]:
     from grasp_bench.models.checkpoint import ARCHITECTURES, check_architecture
 
-    return _load_into(ARCHITECTURES, ep, "model", 0,
+    return _load_into(ARCHITECTURES, MODELS, ep, "model", 0,
                       lambda _name, model_cls, config_cls: check_architecture(model_cls,
                                                                               config_cls))
 

@@ -1,6 +1,6 @@
 """Start/goal problem sets at horizon H, feasible by construction.
 
-Two sources (``--problems``), each drawing problem ``i`` from seed ``s`` of the split:
+Two sources (``--problem-source``), each drawing problem ``i`` from seed ``s`` of the split:
 
 * ``demo`` (Push-T's default; DINO-WM's ``dset`` protocol, ``plan.py: prepare_targets``):
   a goal-directed demonstration (:func:`envs.policies.demonstrate`: the T pushed onto its
@@ -88,6 +88,8 @@ def resolve_source(task: Task, source: str | None) -> str:
     return source
 
 
+#: Version of the way problem sets are drawn (part of the cache key): 2 = with sources.
+PROBLEMS_FORMAT = 2
 #: Step limit of a demonstration (the env's episode length).
 DEMO_MAX_STEPS = 300
 #: Demonstrations already run in this process, by (settings, seed): a sweep's horizons
@@ -109,6 +111,21 @@ def demonstration(task: Task, env, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return _DEMOS[key]
 
 
+def check_horizon(horizon: int, source: str) -> None:
+    """Refuse a horizon no problem can have: past the env's episode limit
+    (:data:`envs.MAX_EPISODE_STEPS`), or for demo problems past the demonstrations' length
+    (:data:`DEMO_MAX_STEPS`)."""
+    from envs import MAX_EPISODE_STEPS
+
+    if source == "demo" and horizon > DEMO_MAX_STEPS:
+        raise UserError(f"H = {horizon}: demonstrations end within {DEMO_MAX_STEPS} env steps, "
+                        "so no demo segment is that long; choose a shorter horizon or "
+                        "--problem-source behaviour")
+    if horizon > MAX_EPISODE_STEPS:
+        raise UserError(f"H = {horizon} is longer than the env's episodes ({MAX_EPISODE_STEPS} "
+                        f"env steps); choose H <= {MAX_EPISODE_STEPS}")
+
+
 def _demo_problem(task: Task, env, seed: int, horizon: int):
     """A random H-step segment of the demonstration of ``seed``: ``(states, actions)`` of
     the segment replayed from its start, or None when the demonstration is too short."""
@@ -128,10 +145,7 @@ def generate(task: Task, horizon: int, n: int, *, split: str = "evaluation", off
     if horizon <= 0 or n <= 0:
         raise UserError(f"horizon and problem count must be positive (got {horizon}, {n})")
     source = resolve_source(task, source)
-    if source == "demo" and horizon > DEMO_MAX_STEPS:
-        raise UserError(f"H = {horizon}: demonstrations end within {DEMO_MAX_STEPS} env steps, "
-                        "so no demo segment is that long; choose a shorter horizon or "
-                        "--problem-source behaviour")
+    check_horizon(horizon, source)
     seed_range = SPLITS[split]
     env = task.make_env()
     seeds, starts, goals, actions = [], [], [], []
@@ -157,7 +171,7 @@ def generate(task: Task, horizon: int, n: int, *, split: str = "evaluation", off
         if too_short > 10 * n + 100 and too_short > 10 * len(seeds):
             raise UserError(f"H = {horizon}: {too_short} of the {seed - seed_range.start - offset}"
                             f" {source} episodes tried are shorter than H; choose a shorter "
-                            "horizon or --problems behaviour")
+                            "horizon or --problem-source behaviour")
     starts_a, goals_a = np.asarray(starts), np.asarray(goals)
     crossing = None
     if hasattr(env, "straight_line_blocked"):
@@ -175,10 +189,11 @@ def load_or_generate(
     source = resolve_source(task, source)
     if not cache:
         return generate(task, horizon, n, split=split, offset=offset, source=source)
-    # the key covers everything that shapes the problems: task, policy, sizes, version
+    # the key covers everything that shapes the problems: task, policy, sizes, version and
+    # the generation format (bump PROBLEMS_FORMAT when the way problems are drawn changes)
     policy = task.demo_description if source == "demo" else task.policy_description
-    recipe = json.dumps([task.env_id, task.env_kwargs, source, policy, __version__],
-                        sort_keys=True, default=str)
+    recipe = json.dumps([task.env_id, task.env_kwargs, source, policy, __version__,
+                         PROBLEMS_FORMAT, DEMO_MAX_STEPS], sort_keys=True, default=str)
     digest = hashlib.sha256(recipe.encode()).hexdigest()[:10]
     path = cache_dir() / f"{task.tag}-{source}-H{horizon}-{split}{offset}-n{n}-{digest}.npz"
     if path.exists():

@@ -314,6 +314,10 @@ def comparison_markdown(run_a: str | os.PathLike[str], run_b: str | os.PathLike[
         labels = [r.name for r in runs]
     sums = [summarize(episodes).set_index(["env", "mode", "horizon", "planner"])
             for episodes, _, _ in loaded]
+    sources = [set(s["problem_source"]) for s in sums]
+    if sources[0] != sources[1]:
+        raise UserError(f"{runs[0]} and {runs[1]} were made on other problems "
+                        f"({', '.join(sorted(sources[0]))} vs {', '.join(sorted(sources[1]))})")
     keys = [k for k in sums[0].index if k in sums[1].index]
     if not keys:
         raise UserError(f"{runs[0]} and {runs[1]} share no cell (env, mode, H, planner)")

@@ -31,7 +31,7 @@ from grasp_bench.objective import OBJECTIVES, goal_weights
 from grasp_bench.planners import apply_overrides, parse_overrides
 from grasp_bench.planners.registry import check_rules, override_warnings
 from grasp_bench.problems import (
-    DEMO_MAX_STEPS,
+    check_horizon,
     load_or_generate,
     problem_stats,
     resolve_source,
@@ -206,19 +206,10 @@ def prepare(opts: SweepOptions) -> Prepared:
 
 
 def check_horizon_limits(horizons: tuple[int, ...], source: str) -> None:
-    """Refuse a horizon no problem can have: past the env's episode limit
-    (:data:`envs.MAX_EPISODE_STEPS`), or for demo problems past the demonstrations' length
-    (:data:`~grasp_bench.problems.DEMO_MAX_STEPS`); before any problem is drawn."""
-    from envs import MAX_EPISODE_STEPS
-
+    """Refuse, before any problem is drawn, a horizon no problem can have
+    (:func:`grasp_bench.problems.check_horizon`)."""
     for h in horizons:
-        if source == "demo" and h > DEMO_MAX_STEPS:
-            raise UserError(f"H = {h}: demonstrations end within {DEMO_MAX_STEPS} env steps, "
-                            "so no demo segment is that long; choose a shorter horizon or "
-                            "--problem-source behaviour")
-        if h > MAX_EPISODE_STEPS:
-            raise UserError(f"H = {h} is longer than the env's episodes ({MAX_EPISODE_STEPS} "
-                            f"env steps); choose H <= {MAX_EPISODE_STEPS}")
+        check_horizon(h, source)
 
 
 def longest_validated_horizon(manifest: dict) -> int | None:

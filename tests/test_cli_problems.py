@@ -20,6 +20,8 @@ def test_problems_bad_input_is_one_line():
     for args, message in ((["--problem-source", "human"], "--problem-source"),
                           (["--env", "ballnav", "--problem-source", "demo"], "ballnav"),
                           (["--horizons", "400"], "300 env steps"),
+                          (["--problem-source", "behaviour", "--horizons", "400"],
+                           "longer than the env's episodes"),
                           (["--episodes", "0"], "--episodes")):
         res = runner.invoke(app, ["problems", *args])
         assert res.exit_code == 2, res.output

@@ -42,3 +42,23 @@ def test_bad_collection_input():
         collect(task, episodes=1, steps=10, split="test")
     with pytest.raises(UserError, match="not found"):
         Trajectories.load("no/such/file.npz")
+
+
+def test_recipe_data_mixes_disjoint_behaviour_and_demo_seeds_of_its_split():
+    from grasp_bench.models.recipes import DEMO_SEED_OFFSET, Recipe, recipe_data
+    from grasp_bench.models.train import TrainConfig
+    from grasp_bench.seeds import SPLITS
+    from grasp_bench.tasks import get_task
+
+    task = get_task("pusht")
+    recipe = Recipe("pusht", 3, 2, 30, {}, TrainConfig(), demos=(4, 2))
+    for split, (n_beh, n_demo) in (("train", (3, 4)), ("validation", (2, 2))):
+        data = recipe_data(task, recipe, split, workers=1)
+        assert len(data) == n_beh + n_demo and len(set(data.seeds)) == len(data)
+        assert all(s in SPLITS[split] for s in data.seeds)
+        start = SPLITS[split].start
+        assert list(data.seeds[:n_beh]) == list(range(start, start + n_beh))
+        assert min(data.seeds[n_beh:]) == start + DEMO_SEED_OFFSET
+        sources = [part["source"] for part in data.meta["parts"]]
+        assert sources == ["behaviour", "demo"]
+        assert (data.lengths[n_beh:] <= 30).all() and (data.lengths[:n_beh] == 30).all()

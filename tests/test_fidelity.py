@@ -5,8 +5,8 @@ import dataclasses
 import numpy as np
 import torch
 
-from grasp_bench.bench import reference_success
 from grasp_bench.fidelity import reference_fidelity
+from grasp_bench.judging import reference_success
 from grasp_bench.models.simulator import SimulatorModel
 from grasp_bench.problems import generate
 from grasp_bench.tasks import PUSHT

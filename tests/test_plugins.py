@@ -155,3 +155,35 @@ def test_broken_plugins_are_skipped_one_line_each(plugin_dirs, tiny_checkpoint, 
                      *CEM_FAST)
         assert res.exit_code == 0, res.output
         assert "skipped" not in res.stderr  # loaded once per process
+
+
+def test_two_entries_of_one_module_load_without_a_false_skip(tmp_path, monkeypatch):
+    """Importing the first entry registers both planners of the module; the second entry
+    finds its planner registered by its own distribution and is not reported as skipped."""
+    from importlib.metadata import EntryPoint
+
+    from grasp_bench import plugins
+    from grasp_bench.planners import REGISTRY
+    from tests.plugin_support import plugins_from
+
+    (tmp_path / "twin_planners.py").write_text(
+        "from dataclasses import dataclass\n"
+        "from grasp_bench.planners.cem import CEM, CEMConfig\n"
+        "from grasp_bench.planners.registry import register\n\n"
+        "@dataclass(frozen=True)\nclass AConfig(CEMConfig):\n    pass\n\n"
+        "@register('twin-a', AConfig)\nclass TwinA(CEM):\n    pass\n\n"
+        "@dataclass(frozen=True)\nclass BConfig(CEMConfig):\n    pass\n\n"
+        "@register('twin-b', BConfig)\nclass TwinB(CEM):\n    pass\n")
+    eps = [EntryPoint(n, f"twin_planners:{c}", plugins.PLANNERS)
+           for n, c in (("twin-a", "TwinA"), ("twin-b", "TwinB"))]
+    monkeypatch.setattr(plugins, "entry_points",
+                        lambda group: eps if group == plugins.PLANNERS else [])
+    with plugins_from(tmp_path, load=False):
+        try:
+            assert plugins.load_plugins(rescan=True) == []
+            assert {"twin-a", "twin-b"} <= set(REGISTRY)
+            assert plugins.source(plugins.PLANNERS, "twin-b") != "built-in"
+        finally:
+            import sys
+
+            sys.modules.pop("twin_planners", None)

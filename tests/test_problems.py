@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from grasp_bench.bench import judge
 from grasp_bench.errors import UserError
+from grasp_bench.judging import judge
 from grasp_bench.problems import (
     displacement_quantiles,
     generate,

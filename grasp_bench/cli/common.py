@@ -139,3 +139,27 @@ def _writable_file(path: Path) -> Path:
     except OSError as e:
         raise UserError(f"output {path} is not writable: {e.strerror}") from None
     return path
+
+
+def parse_ints(text: str, what: str) -> tuple[int, ...]:
+    """``"40,60,80"`` -> ``(40, 60, 80)``; :class:`UserError` naming ``--what`` otherwise."""
+    try:
+        values = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise UserError(f"--{what} must be comma-separated integers (got {text!r})") from None
+    if not values:
+        raise UserError(f"--{what} is empty")
+    return values
+
+
+def tuned_rate(score: dict | None) -> str:
+    """A tuned-file score: ``"6/20 [14%, 52%] executed, 16/20 model"``; files tuned before
+    the executed-first score hold only the model's verdict: ``"16/20 [..] model"``."""
+    if not score:
+        return "-"
+    if "successes_executed" in score:
+        lo, hi = score["ci_executed"]
+        return (f"{score['successes_executed']}/{score['n']} [{lo:.0%}, {hi:.0%}] executed, "
+                f"{score['successes_model']}/{score['n']} model")
+    lo, hi = score["ci_model"]
+    return f"{score['successes_model']}/{score['n']} [{lo:.0%}, {hi:.0%}] model"

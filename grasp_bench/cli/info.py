@@ -17,6 +17,8 @@ from grasp_bench.cli.common import (
     ThreadsOpt,
     app,
     console,
+    parse_ints,
+    tuned_rate,
     user_errors,
 )
 from grasp_bench.defaults import DEFAULT_THREADS
@@ -98,8 +100,7 @@ def _print_tuned(path: Path | None) -> None:
     for f in files:
         data = load_tuned(f)
         table = Table(title=f"{f.name}: {data['env']}, model {data['model']} "
-                            f"({data['model_sha256'][:12]}); rates under the model on fresh "
-                            "tuning problems")
+                            f"({data['model_sha256'][:12]}); successes on fresh tuning problems")
         for col in ("planner", "H", "uses", "config", "default", "tuned", "trials",
                     "planner-s"):
             table.add_column(col, overflow="fold")
@@ -108,17 +109,10 @@ def _print_tuned(path: Path | None) -> None:
                 config = "\n".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
                                    for k, v in e["config"].items()) or "(defaults)"
                 table.add_row(planner, h, e.get("source", "?"), config,
-                              _rate(e.get("default_fresh")),
-                              _rate(e.get("best_tuned", {}).get("fresh")),
+                              tuned_rate(e.get("default_fresh")),
+                              tuned_rate(e.get("best_tuned", {}).get("fresh")),
                               str(e.get("trials", "?")), f"{e.get('planner_seconds', 0):.0f}")
         console.print(table)
-
-
-def _rate(s: dict | None) -> str:
-    if not s:
-        return "-"
-    lo, hi = s["ci_model"]
-    return f"{s['successes_model']}/{s['n']} [{lo:.0%}, {hi:.0%}]"
 
 
 @app.command()
@@ -173,7 +167,6 @@ def problems(
     """Describe a problem set, per horizon: how far the bodies move from start to goal
     (10/50/90 % quantiles), how many seeds were rejected, and optionally how fragile the
     problems' own reference actions are (nothing is planned)."""
-    from grasp_bench.cli.runs import _parse_ints
     from grasp_bench.problems import load_or_generate, problem_stats, resolve_source
     from grasp_bench.seeds import SPLITS
     from grasp_bench.tasks import get_task
@@ -184,7 +177,7 @@ def problems(
         raise UserError(f"--split must be evaluation or tuning (got {split!r})")
     if not 0 < episodes <= 10_000:
         raise UserError(f"--episodes must be in 1..10000 (got {episodes})")
-    hs = _parse_ints(horizons, "horizons")
+    hs = parse_ints(horizons, "horizons")
     if any(h <= 0 for h in hs):
         raise UserError(f"--horizons must be positive (got {horizons})")
     table = Table(title=f"{task.tag}: {episodes} {source} problems of the {split} split "

@@ -150,7 +150,7 @@ def train(
             task, train_data, val, arch_for(task, **recipe.arch), cfg, out, device=str(dev),
             progress=lambda e, tl, vl: bar.update(
                 t, completed=e, description=f"train (val {vl:.4f})"
-            ),
+            ), evaluate=_fidelity_of(task),
         )
     console.print(f"wrote {out} ({manifest['bytes'] / 1e6:.2f} MB) in "
                   f"{manifest['training']['seconds']:.0f} s")
@@ -158,6 +158,14 @@ def train(
 
 
 ALL_RECIPES = "pusht,ballnav,pusht-latent,ballnav-latent"
+
+
+def _fidelity_of(task):
+    """The manifest entry every trained checkpoint gets: its reference fidelity on
+    validation problems of the task's default source (:mod:`grasp_bench.fidelity`)."""
+    from grasp_bench.fidelity import reference_fidelity
+
+    return lambda model: {"reference_fidelity": reference_fidelity(task, model)}
 
 
 @app.command()
@@ -175,6 +183,7 @@ def checkpoints(
     """Regenerate the shipped checkpoints from seeds (what `make checkpoints` runs)."""
     from grasp_bench.devices import resolve_device
     from grasp_bench.models.recipes import RECIPES, build_checkpoint
+    from grasp_bench.tasks import get_task
 
     names = [n.strip() for n in envs.split(",") if n.strip()]
     for n in names:
@@ -199,6 +208,7 @@ def checkpoints(
             m = build_checkpoint(
                 n, out_dir=out_dir, device=dev,
                 progress=lambda what, k, total, n=n: tick(what, k, total, n),
+                evaluate=_fidelity_of(get_task(RECIPES[n].task)),
             )
             done.append((out_dir / m["weights"], m))
     _print_models(done)

@@ -17,6 +17,7 @@ from grasp_bench.cli.common import (
     app,
     console,
     err_console,
+    parse_ints,
     print_warnings,
     progress_bar,
     user_errors,
@@ -74,16 +75,6 @@ TunedFileOpt = Annotated[Path | None, typer.Option(
 OutOpt = Annotated[
     Path | None, typer.Option(help="Run directory (default: results/runs/<time>-<name>).")
 ]
-
-
-def _parse_ints(text: str, what: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise UserError(f"--{what} must be comma-separated integers (got {text!r})") from None
-    if not values:
-        raise UserError(f"--{what} is empty")
-    return values
 
 
 def _options(env, layout, planners, horizons, episodes, seed, device, batch_size, snapshots,
@@ -223,7 +214,7 @@ def resume_conflicts(run_opts, given: dict) -> list[str]:
         "env": ("env", str, str),
         "layout": ("layout", lambda v: v, lambda v: get_task(run_opts.env, v).tag),
         "planners": ("planners", planners_of, tuple),
-        "horizons": ("horizons", lambda v: _parse_ints(v, "horizons"), tuple),
+        "horizons": ("horizons", lambda v: parse_ints(v, "horizons"), tuple),
         "episodes": ("episodes", int, int),
         "device": ("device", str, lambda v: resolve_device(v).type),
         "seed": ("seed", int, int),
@@ -388,7 +379,7 @@ def sweep(
         check_same_model(resume, prep)
         _execute(prep, resume, cluster)
         return
-    opts = _options(env, layout, planners, _parse_ints(horizons, "horizons"), episodes, seed,
+    opts = _options(env, layout, planners, parse_ints(horizons, "horizons"), episodes, seed,
                     device, batch_size, snapshots, overrides, checkpoint, split, problem_offset,
                     mode, execute, replan_budget, objective, model, threads, tuned, tuned_file,
                     problem_source)

@@ -17,8 +17,10 @@ from grasp_bench.cli.common import (
     app,
     console,
     err_console,
+    parse_ints,
     print_warnings,
     progress_bar,
+    tuned_rate,
     user_errors,
 )
 from grasp_bench.defaults import DEFAULT_THREADS
@@ -70,15 +72,13 @@ def tune(
     on average replaces the default only if it beats the default beyond its 95% Wilson
     interval on those fresh problems.
     """
-    from grasp_bench.cli.info import _rate
-    from grasp_bench.cli.runs import _parse_ints
     from grasp_bench.devices import resolve_device
     from grasp_bench.tuning.run import TuneOptions, default_paths, prepare_tuning, run_tuning
 
     opts = TuneOptions(
         env=env, layout=layout, planners=tuple(p.strip() for p in planners.split(",")
                                                if p.strip()),
-        horizons=_parse_ints(horizons, "horizons"), trials=trials, problems=problems,
+        horizons=parse_ints(horizons, "horizons"), trials=trials, problems=problems,
         seed=seed, time_cap=time_cap, rescore=rescore, fixed=tuple(fixed or ()),
         device=resolve_device(device).type, threads=threads, objective=objective,
         checkpoint=str(checkpoint) if checkpoint else None, model=model,
@@ -107,8 +107,8 @@ def tune(
     for col in ("planner", "H", "kept", "default (fresh)", "best tuned (fresh)", "planner-s"):
         table.add_column(col)
     for spec, e in zip(specs, entries, strict=True):
-        table.add_row(spec.planner, str(spec.horizon), e["source"], _rate(e["default_fresh"]),
-                      _rate(e["best_tuned"]["fresh"]), f"{e['planner_seconds']:.0f}")
+        table.add_row(spec.planner, str(spec.horizon), e["source"], tuned_rate(e["default_fresh"]),
+                      tuned_rate(e["best_tuned"]["fresh"]), f"{e['planner_seconds']:.0f}")
     console.print(table)
     with_model = "" if model == "learned" else f" --model {model}"
     console.print(f"tuned configs in {out}; use them with `grasp-bench run{with_model} "

@@ -99,16 +99,19 @@ def train_checkpoint(
     *,
     device: str = "cpu",
     progress: Callable[[int, float, float], None] | None = None,
+    evaluate: Callable[[torch.nn.Module], dict] | None = None,
 ) -> dict:
-    """Train on ``train``, select on ``val``, report accuracy on ``val``, write ``out``."""
-    from grasp_bench.fidelity import reference_fidelity
+    """Train on ``train``, select on ``val``, report accuracy on ``val``, write ``out``.
 
+    ``evaluate(model)`` may add entries to the manifest's ``validation`` (the CLI adds the
+    reference fidelity, :mod:`grasp_bench.fidelity`, which plans nothing but judges with
+    the benchmark's success tests, a layer above the models)."""
     result = train_model(train, val, arch, cfg, device=device, progress=progress)
     model = result.model.cpu()
     errors = open_loop_errors(
         model, val, REPORT_HORIZONS, task.metrics, angle_indices=task.angle_indices
     )
-    fidelity = reference_fidelity(task, model)  # validation problems of the default source
+    extra = evaluate(model) if evaluate else {}
     manifest = {
         "env_id": task.env_id,
         "env_kwargs": task.env_kwargs,
@@ -130,7 +133,7 @@ def train_checkpoint(
         "validation": {
             "loss": round(min(result.val_loss), 6),
             "open_loop": {h: {k: round(v, 4) for k, v in m.items()} for h, m in errors.items()},
-            "reference_fidelity": fidelity,
+            **extra,
         },
     }
     return save_checkpoint(model, out, manifest)
@@ -143,8 +146,10 @@ def build_checkpoint(
     device: str = "cpu",
     workers: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    evaluate: Callable[[torch.nn.Module], dict] | None = None,
 ) -> dict:
-    """Collect the recipe's data and train the shipped checkpoint for task ``name``."""
+    """Collect the recipe's data and train the shipped checkpoint for task ``name``
+    (``evaluate``: see :func:`train_checkpoint`)."""
     recipe = RECIPES[name]
     task = get_task(recipe.task)
     train = recipe_data(task, recipe, "train", workers=workers, progress=progress)
@@ -153,5 +158,5 @@ def build_checkpoint(
     epoch_tick = (lambda e, tl, vl: progress("train", e, cfg.epochs)) if progress else None
     return train_checkpoint(
         task, train, val, arch_for(task, recipe.kind, **recipe.arch), cfg, out_dir / f"{name}.pt",
-        device=device, progress=epoch_tick,
+        device=device, progress=epoch_tick, evaluate=evaluate,
     )

@@ -10,7 +10,14 @@ from typing import Any
 import pandas as pd
 
 from grasp_bench.errors import UserError
-from grasp_bench.results.schema import CELL_KEYS, LEGACY_NAMES, METRICS, MODE_METRICS
+from grasp_bench.results.schema import (
+    CELL_KEYS,
+    LEGACY_NAMES,
+    LEGACY_SOURCE,
+    METRICS,
+    MODE_METRICS,
+    SOURCE_COLUMN,
+)
 from grasp_bench.results.stats import two_proportion_test
 from grasp_bench.results.store import check_csv_shape
 
@@ -43,6 +50,8 @@ def load_summary(path: str | os.PathLike[str]) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise UserError(f"unreadable summary {file}: {str(err).splitlines()[0]}") from None
     frame = frame.rename(columns=LEGACY_NAMES)
+    if SOURCE_COLUMN not in frame:  # baselines written before problem sources
+        frame[SOURCE_COLUMN] = LEGACY_SOURCE
     counts = [f"{m}_{c}" for m in METRICS for c in ("n", "successes")]
     missing = [c for c in (*CELL_KEYS, "n", *counts) if c not in frame]
     if missing:
@@ -73,7 +82,7 @@ def load_summary(path: str | os.PathLike[str]) -> pd.DataFrame:
     for i, r in enumerate(frame.to_dict("records")):
         first = seen.setdefault(_key(r), i)
         if first != i:
-            raise UserError(f"{file}: row {i + 2}: cell (env, mode, planner, H) {_key(r)} "
+            raise UserError(f"{file}: row {i + 2}: cell (env, mode, planner, H, source) {_key(r)} "
                             f"is listed twice (also row {first + 2})")
     return frame
 
@@ -138,8 +147,8 @@ def compare_to_baseline(current: pd.DataFrame, baseline: pd.DataFrame,
     """
     cur = {_key(r): r for r in current.to_dict("records")}
     if not any(_key(r) in cur for r in baseline.to_dict("records")):
-        raise UserError("the baseline shares no (env, mode, planner, H) cell with the run; "
-                        "is it the baseline of another check?")
+        raise UserError("the baseline shares no (env, mode, planner, H, problem source) cell "
+                        "with the run; is it the baseline of another check?")
     rows = []
     for r in baseline.to_dict("records"):
         mine = cur.get(_key(r))
@@ -164,5 +173,10 @@ def compare_to_baseline(current: pd.DataFrame, baseline: pd.DataFrame,
     return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
 
 
-def _key(row: dict) -> tuple[str, str, str, int]:
-    return str(row["env"]), str(row["mode"]), str(row["planner"]), int(row["horizon"])
+def _key(row: dict) -> tuple[str, str, str, int, str]:
+    """A cell: (env, mode, planner, H) and the source of its problems (a demo-problem run
+    is never compared with a behaviour-problem baseline)."""
+    source = row.get(SOURCE_COLUMN)
+    source = LEGACY_SOURCE if source is None or pd.isna(source) else str(source)
+    return (str(row["env"]), str(row["mode"]), str(row["planner"]), int(row["horizon"]),
+            source)

@@ -65,9 +65,14 @@ def tts_column(metric: str) -> str:
 CELL_KEYS: tuple[str, ...] = ("env", "mode", "planner", "horizon")
 """Columns that identify a sweep cell."""
 
+#: Where a cell's problems come from (``demo`` or ``behaviour``, :mod:`grasp_bench.problems`);
+#: files written before the column existed hold behaviour problems.
+SOURCE_COLUMN = "problem_source"
+LEGACY_SOURCE = "behaviour"
+
 EPISODE_COLUMNS: tuple[str, ...] = (
-    "env", "layout", "model", "model_sha256", "mode", "objective", "planner", "horizon",
-    "episode", "seed",
+    "env", "layout", "model", "model_sha256", "mode", "objective", SOURCE_COLUMN, "planner",
+    "horizon", "episode", "seed",
     *(c for m in METRICS for c in (success_column(m), tts_column(m))),
     REFERENCE_COLUMN,
     "planning_time_s", "iterations", "replans", "model_cost", "real_error", "batch_size",
@@ -85,7 +90,7 @@ SNAPSHOT_COLUMNS: tuple[str, ...] = (
 (``iteration`` is the planner iteration, or the re-plan index in MPC)."""
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
-    *CELL_KEYS, "n",
+    *CELL_KEYS, SOURCE_COLUMN, "n",
     *(f"{m}_{s}" for m in METRICS
       for s in ("n", "successes", "rate", "ci_low", "ci_high", "median_tts_s")),
     *(f"fidelity_{s}" for s in ("n", "successes", "rate", "ci_low", "ci_high")),
@@ -101,7 +106,8 @@ only); the mean planning time (planner seconds of the whole batch an episode was
 in) and that time per problem (divided by the batch size)."""
 
 STRING_COLUMNS: tuple[str, ...] = (
-    "env", "layout", "model", "model_sha256", "mode", "objective", "planner", "device", "reason",
+    "env", "layout", "model", "model_sha256", "mode", "objective", SOURCE_COLUMN, "planner",
+    "device", "reason",
 )
 BOOL_COLUMNS: tuple[str, ...] = (*(success_column(m) for m in METRICS), REFERENCE_COLUMN)
 INT_COLUMNS: tuple[str, ...] = ("horizon", "episode")

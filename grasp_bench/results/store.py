@@ -25,7 +25,9 @@ from grasp_bench.results.schema import (
     EPISODE_COLUMNS,
     INT_COLUMNS,
     LEGACY_NAMES,
+    LEGACY_SOURCE,
     SNAPSHOT_COLUMNS,
+    SOURCE_COLUMN,
     STRING_COLUMNS,
     TIME_COLUMNS,
 )
@@ -150,6 +152,8 @@ def _read_results_csv(path: Path) -> pd.DataFrame:
     frame = pd.read_csv(path, keep_default_na=False, na_values=na,
                         dtype={c: str for c in STRING_COLUMNS if c in header})
     frame = frame.rename(columns=LEGACY_NAMES)
+    if "seed" in frame and SOURCE_COLUMN not in frame:  # episodes written before sources
+        frame[SOURCE_COLUMN] = LEGACY_SOURCE
     for col in frame.columns:
         raw = frame[col]
         if col in BOOL_COLUMNS:

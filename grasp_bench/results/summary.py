@@ -20,8 +20,10 @@ import pandas as pd
 
 from grasp_bench.results.schema import (
     CELL_KEYS,
+    LEGACY_SOURCE,
     METRICS,
     REFERENCE_COLUMN,
+    SOURCE_COLUMN,
     SUMMARY_COLUMNS,
     success_column,
     tts_column,
@@ -113,6 +115,8 @@ def summarize(episodes: pd.DataFrame) -> pd.DataFrame:
     for key, cell in episodes.groupby(list(CELL_KEYS), sort=False):
         row = dict(zip(CELL_KEYS, key, strict=True))
         row["horizon"] = int(row["horizon"])
+        sources = cell[SOURCE_COLUMN].dropna() if SOURCE_COLUMN in cell else []
+        row[SOURCE_COLUMN] = str(sources.iloc[0]) if len(sources) else LEGACY_SOURCE
         row["n"] = len(cell)
         for m in METRICS:
             row.update(_metric_summary(cell, m))

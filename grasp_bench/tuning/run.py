@@ -112,7 +112,7 @@ def _record_trials(out: Path, spec: StudySpec, study) -> None:
     path = out.with_name(f"{out.stem}-trials.csv")
     rows = trials_frame(study).assign(planner=spec.planner, horizon=spec.horizon)
     try:  # derived from the studies: an unreadable file is rebuilt from this one on
-        old = pd.read_csv(path)
+        old = pd.read_csv(path).rename(columns={"transfer_successes": "executed_successes"})
         old = old[(old["planner"] != spec.planner) | (old["horizon"] != spec.horizon)]
         rows = pd.concat([old, rows], ignore_index=True)
     except (OSError, ValueError, KeyError):

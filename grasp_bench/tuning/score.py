@@ -16,14 +16,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from grasp_bench.bench import (
-    CellContext,
-    judge,
-    model_success,
-    snapshot_every,
-    to_env_actions,
-    warm_up,
-)
+from grasp_bench.bench import CellContext, snapshot_every, warm_up
+from grasp_bench.judging import judge, model_success, to_env_actions
 from grasp_bench.planners import make_planner
 from grasp_bench.problems import ProblemSet
 

@@ -97,6 +97,10 @@ def record_entry(path: Path, *, env: str, kind: str, sha256: str, planner: str,
             raise UserError(f"{path} holds configs of another env or model "
                             f"({data.get('env')}, {str(data.get('model_sha256'))[:12]}); "
                             "pick another --out")
+        held = {entry_source(e) for by_h in data["entries"].values() for e in by_h.values()}
+        if held - {entry_source(entry)}:
+            raise UserError(f"{path} holds configs tuned on {', '.join(sorted(held))} "
+                            f"problems, not {entry_source(entry)}; pick another --out")
     else:
         data = {"format": FORMAT, "env": env, "model": kind, "model_sha256": sha256,
                 "entries": {}}
@@ -104,6 +108,11 @@ def record_entry(path: Path, *, env: str, kind: str, sha256: str, planner: str,
     data["entries"][planner] = dict(sorted(data["entries"][planner].items(),
                                            key=lambda kv: int(kv[0])))
     write_json_atomic(data, path)
+
+
+def entry_source(entry: dict) -> str:
+    """The problem source an entry was tuned on (files from before sources: behaviour)."""
+    return str((entry.get("protocol") or {}).get("problem_source", "behaviour"))
 
 
 def resolve_tuned(prep) -> None:
@@ -131,6 +140,11 @@ def resolve_tuned(prep) -> None:
                                 f"(`grasp-bench tune --planners {p}`) or drop it")
             config, at = found
             tuned_as = p if p in data["entries"] else "grasp"  # an ablation of tuned GRASP
+            source = entry_source(data["entries"][tuned_as][str(at)])
+            if source != opts.problem_source:
+                raise UserError(f"{path}: {tuned_as} H={at} was tuned on {source} problems, "
+                                f"not this run's {opts.problem_source}; tune on them or pass "
+                                f"--problem-source {source}")
             config = {k: v for k, v in config.items() if k not in ablated or tuned_as == p}
             apply_overrides(p, {**config, **prep.overrides.get(p, {})})
             prep.tuned[(p, h)] = (config, at, data["entries"][tuned_as][str(at)]["source"])

@@ -21,7 +21,8 @@ def make_episodes(cells: dict[tuple[str, str, int], list[Outcome]],
         for i, outcome in enumerate(outcomes):
             assert set(outcome) <= set(MODE_METRICS[mode])
             row = {"env": env, "layout": "", "model": "mlp", "model_sha256": "abc",
-                   "mode": mode, "objective": "goal", "planner": planner, "horizon": horizon,
+                   "mode": mode, "objective": "goal", "problem_source": "demo",
+                   "planner": planner, "horizon": horizon,
                    "episode": i, "seed": 100 + i, "planning_time_s": 2.0 * (i + 1),
                    "iterations": 10 * (i + 1), "replans": 0, "model_cost": 0.5,
                    "real_error": 3.0, "batch_size": len(outcomes), "device": "cpu",

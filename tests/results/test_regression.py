@@ -154,3 +154,16 @@ def test_truncated_or_ragged_baseline_is_refused_naming_row(tmp_path: Path, cut:
     row = 4 if cut == "mid-row" else 3
     with pytest.raises(UserError, match=rf"summary\.csv: row {row}\b"):
         load_summary(tmp_path / "summary.csv")
+
+
+def test_a_baseline_of_other_problems_is_foreign(tmp_path: Path) -> None:
+    """A demo-problem run is never checked against a behaviour-problem baseline; a
+    baseline written before problem sources holds behaviour problems."""
+    old = baseline().drop(columns=["problem_source"])
+    write_csv_atomic(old, tmp_path / "summary.csv")
+    legacy = load_summary(tmp_path / "summary.csv")
+    assert set(legacy["problem_source"]) == {"behaviour"}
+    with pytest.raises(UserError, match="shares no"):
+        compare_to_baseline(baseline(), legacy)  # the run's problems are demo ones
+    same = baseline().assign(problem_source="behaviour")
+    assert (compare_to_baseline(same, legacy)["status"] == "ok").all()

@@ -32,7 +32,9 @@ class Scripted:
         m = self.successes(overrides)
         its = overrides.get("iterations", 1000)
         capped = self.capped_at is not None and its > self.capped_at
-        return Score(len(problems), m, m, 1.0, 1.0, capped,
+        # the model's verdict is the reverse of the executed one: adoption must follow
+        # the executed successes, the headline
+        return Score(len(problems), len(problems) - m, m, 1.0, 1.0, capped,
                      self.capped_at if capped else its)
 
 

@@ -9,8 +9,8 @@ from grasp_bench.sweep import SweepOptions, prepare
 from grasp_bench.tuning.tuned import FORMAT, load_tuned, lookup, record_entry
 
 
-def entry(**config):
-    return {"source": "tuned", "config": config}
+def entry(source="demo", **config):
+    return {"source": "tuned", "config": config, "protocol": {"problem_source": source}}
 
 
 def test_lookup_takes_the_exact_then_the_nearest_then_the_shorter_horizon():
@@ -31,6 +31,9 @@ def test_record_entry_merges_and_refuses_another_model(tmp_path):
     with pytest.raises(UserError, match="another env or model"):
         record_entry(path, planner="gd", horizon=40, entry=entry(), **{**kw, "sha256": "x"})
     assert load_tuned(path) == data  # untouched
+    with pytest.raises(UserError, match="tuned on demo problems, not behaviour"):
+        record_entry(path, planner="gd", horizon=80, entry=entry("behaviour"), **kw)
+    assert load_tuned(path) == data
 
 
 @pytest.mark.parametrize("text", ["{", "[]", json.dumps({"format": "other", "entries": {}}),
@@ -73,3 +76,20 @@ def test_an_ablation_runs_tuned_grasp_without_its_ablated_fields(tiny_checkpoint
                                                         "gamma": 0.05}
     assert prep.cell_overrides("grasp-nogoal", 10) == {"iterations": 40, "sync_every": 20,
                                                         "noise": 0.0}
+
+
+def test_configs_tuned_on_other_problems_are_refused(tiny_checkpoint, tmp_path):
+    from grasp_bench.models.checkpoint import load_checkpoint
+
+    _, manifest = load_checkpoint(tiny_checkpoint, env_id="grasp_bench/PushT-v0")
+    path = tmp_path / "t.json"
+    legacy = {"source": "tuned", "config": {"lr": 0.2}}  # no protocol: random-push problems
+    record_entry(path, env="pusht", kind="statemlp", sha256=manifest["sha256"], planner="gd",
+                 horizon=10, entry=legacy)
+    opts = SweepOptions(planners=("gd",), horizons=(10,), episodes=2, tuned=str(path),
+                        checkpoint=str(tiny_checkpoint))
+    with pytest.raises(UserError, match="tuned on behaviour problems, not this run's demo"):
+        prepare(opts)
+    prep = prepare(SweepOptions(**{**opts.to_dict(), "planners": ("gd",), "horizons": (10,),
+                                   "overrides": (), "problem_source": "behaviour"}))
+    assert prep.cell_overrides("gd", 10) == {"lr": 0.2}
