@@ -5,7 +5,7 @@ sweep, report, check; ``info``: planners, bench); ``common`` holds the app, the 
 guard and the shared options.
 """
 
-from grasp_bench.cli import info, models, runs, tune  # noqa: F401  (registers the commands)
+from grasp_bench.cli import info, models, results, runs, tune  # noqa: F401  (registers them)
 from grasp_bench.cli.common import app
 
 

@@ -185,79 +185,6 @@ def _print_summary(summary) -> None:
                   highlight=False, soft_wrap=True)
 
 
-def _explicit(ctx: typer.Context, name: str) -> bool:
-    """Whether option ``name`` of the running command was given (command line or
-    environment), not left at its default."""
-    source = ctx.get_parameter_source(name)
-    return getattr(source, "name", None) in ("COMMANDLINE", "ENVIRONMENT")
-
-
-def resume_conflicts(run_opts, given: dict) -> list[str]:
-    """What ``given`` (the options given explicitly with ``sweep --resume``, by parameter
-    name, as typed) contradicts in the options the run was made with: one
-    ``"--name RUN (given X)"`` per difference (``--problem-source`` is checked apart)."""
-    from grasp_bench.devices import resolve_device
-    from grasp_bench.planners import parse_overrides
-    from grasp_bench.tasks import get_task
-
-    def planners_of(v):
-        return tuple(p.strip() for p in v.split(",") if p.strip())
-
-    def path_of(v):
-        return None if v is None else Path(v).expanduser().resolve()
-
-    def tuned_of(tuned, tuned_file):
-        return str(path_of(tuned_file)) if tuned_file else ("shipped" if tuned else None)
-
-    # option -> (SweepOptions field, the given value in the field's terms, comparable form)
-    fields = {
-        "env": ("env", str, str),
-        "layout": ("layout", lambda v: v, lambda v: get_task(run_opts.env, v).tag),
-        "planners": ("planners", planners_of, tuple),
-        "horizons": ("horizons", lambda v: parse_ints(v, "horizons"), tuple),
-        "episodes": ("episodes", int, int),
-        "device": ("device", str, lambda v: resolve_device(v).type),
-        "seed": ("seed", int, int),
-        "overrides": ("overrides", lambda v: tuple(v or ()),
-                      lambda v: parse_overrides(list(v))),
-        "batch_size": ("batch_size", lambda v: v, lambda v: v),
-        "snapshots": ("snapshots", int, int),
-        "checkpoint": ("checkpoint", lambda v: None if v is None else str(v), path_of),
-        "split": ("problem_split", str, str),
-        "problem_offset": ("problem_offset", int, int),
-        "mode": ("mode", str, str),
-        "execute": ("execute", int, int),
-        "replan_budget": ("replan_budget", float, float),
-        "objective": ("objective", str, str),
-        "model": ("model", str, str),
-        "threads": ("threads", int, int),
-    }
-    out = []
-    for name, value in given.items():
-        if name not in fields:
-            continue
-        attr, convert, same = fields[name]
-        was, now = getattr(run_opts, attr), convert(value)
-        if same(was) != same(now):
-            out.append(f"--{name.replace('_', '-')} {_shown(was)} (given {_shown(now)})")
-    if "tuned" in given or "tuned_file" in given:
-        was = run_opts.tuned
-        now = tuned_of(given.get("tuned", False), given.get("tuned_file"))
-        comparable = was if was in (None, "shipped") else str(path_of(was))
-        if comparable != now:
-            out.append(f"tuned configs {_shown(was)} (given {_shown(now)})")
-    return out
-
-
-def _shown(value) -> str:
-    if value is None:
-        return "default"
-    if isinstance(value, tuple):  # planners, horizons (a,b) or --set items (a=1 b=2)
-        sep = " " if any("=" in str(v) for v in value) else ","
-        return sep.join(map(str, value)) or "none"
-    return str(value)
-
-
 @app.command()
 @user_errors
 def run(
@@ -347,6 +274,7 @@ def sweep(
     With --ray, batches of problems (--batch-size) run as Ray tasks and the driver writes
     the cells exactly as a serial sweep would (same seeds, same files, same resume).
     """
+    from grasp_bench.cli.resume import explicit, resume_conflicts
     from grasp_bench.rundir import check_same_model, new_run_dir, options_of_run
     from grasp_bench.sweep import prepare
 
@@ -356,7 +284,7 @@ def sweep(
     if resume is not None:
         if not resume.is_dir():
             raise UserError(f"--resume {resume}: no such run directory")
-        if out is not None and _explicit(ctx, "out") and out.resolve() != resume.resolve():
+        if out is not None and explicit(ctx, "out") and out.resolve() != resume.resolve():
             raise UserError(f"--out {out} and --resume {resume} name different run "
                             "directories; a resume writes into the run it resumes")
         was_opts = options_of_run(resume)
@@ -366,7 +294,8 @@ def sweep(
                      split=split, problem_offset=problem_offset, mode=mode, execute=execute,
                      replan_budget=replan_budget, objective=objective, model=model,
                      threads=threads, tuned=tuned, tuned_file=tuned_file)
-        differ = resume_conflicts(was_opts, {k: v for k, v in given.items() if _explicit(ctx, k)})
+        given = {k: v for k, v in given.items() if explicit(ctx, k)}
+        differ = resume_conflicts(was_opts, given)
         if differ:
             raise UserError(f"--resume {resume}: the run was made with other options "
                             f"({'; '.join(differ)}); drop them to resume it as it was made, "
@@ -392,61 +321,3 @@ def sweep(
 
         connect(cluster)  # before the run directory: a missing Ray writes nothing
     _execute(prep, new_run_dir(f"sweep-{prep.task.tag}-{mode}", out), cluster)
-
-
-@app.command()
-@user_errors
-def report(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
-    paper: Annotated[bool, typer.Option(help="Put the paper's Table 1 beside the run.")] = False,
-    compare: Annotated[Path | None, typer.Option(
-        help="Another run (e.g. the same sweep --tuned): print both side by side, cell by "
-             "cell, instead; nothing is written.")] = None,
-) -> None:
-    """Regenerate a run's tables and plots (summary.csv, summary.md, PNGs)."""
-    from grasp_bench.report import comparison_markdown, write_report
-
-    if compare is not None:
-        console.print(comparison_markdown(run_dir, compare), markup=False, highlight=False,
-                      soft_wrap=True)
-        return
-    md = write_report(run_dir, paper=paper)
-    console.print(md, markup=False, highlight=False, soft_wrap=True)  # no hard-wrapped tables
-
-
-@app.command()
-@user_errors
-def check(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
-    baseline: Annotated[Path, typer.Option(help="Baseline summary.csv.")],
-    alpha: Annotated[float, typer.Option(help="Significance level of the drop test.")] = 0.05,
-) -> None:
-    """Compare success rates with a baseline; exit 1 on a significant drop.
-
-    Test: one-sided pooled two-proportion z-test per (env, planner, H), H1: the run's
-    success rate is below the baseline's.
-    """
-    from grasp_bench.results import compare_to_baseline, load_run, load_summary, summarize
-
-    if not 0 < alpha < 1:
-        raise UserError(f"--alpha must be in (0, 1) (got {alpha})")
-    episodes, _, _ = load_run(run_dir)
-    table = compare_to_baseline(summarize(episodes), load_summary(baseline), alpha=alpha)
-    out = Table(title=f"Regression check against {baseline} (alpha {alpha})")
-    for col in ("env", "mode", "planner", "H", "metric", "baseline", "this run", "z",
-                "p (drop)", "status"):
-        out.add_column(col)
-    for r in table.itertuples(index=False):
-        out.add_row(
-            r.env, r.mode, r.planner, str(r.horizon), r.metric,
-            f"{r.baseline_successes}/{r.baseline_n}",
-            "-" if r.status == "missing" else f"{int(r.current_successes)}/{int(r.current_n)}",
-            f"{r.z:.2f}", f"{r.p_value:.3f}", r.status,
-        )
-    console.print(out)
-    dropped = table["drop"].astype(bool) | (table["status"] == "missing")
-    if dropped.any():
-        err_console.print(f"regression: {int(dropped.sum())} (cell, metric) pair(s) dropped "
-                          "significantly or are missing")
-        raise typer.Exit(1)
-    console.print("no significant drop")

@@ -152,8 +152,6 @@ def _read_results_csv(path: Path) -> pd.DataFrame:
     frame = pd.read_csv(path, keep_default_na=False, na_values=na,
                         dtype={c: str for c in STRING_COLUMNS if c in header})
     frame = frame.rename(columns=LEGACY_NAMES)
-    if "seed" in frame and SOURCE_COLUMN not in frame:  # episodes written before sources
-        frame[SOURCE_COLUMN] = LEGACY_SOURCE
     for col in frame.columns:
         raw = frame[col]
         if col in BOOL_COLUMNS:
@@ -229,7 +227,13 @@ def load_run(run_dir: str | os.PathLike[str], *,
         snapshots = _load_checked(snapshots_file, CELL_KEYS, "snapshots")
     else:
         snapshots = pd.DataFrame(columns=list(SNAPSHOT_COLUMNS))
-    return episodes, snapshots, _load_meta(meta_file)
+    meta = _load_meta(meta_file)
+    if SOURCE_COLUMN not in episodes or episodes[SOURCE_COLUMN].isna().all():
+        # written before the column: the run's meta.json names its source, else it predates
+        # problem sources and drew behaviour problems
+        seeds = meta.get("seeds") if isinstance(meta.get("seeds"), dict) else {}
+        episodes[SOURCE_COLUMN] = str(seeds.get("problem_source") or LEGACY_SOURCE)
+    return episodes, snapshots, meta
 
 
 def _load_checked(path: Path, required: Sequence[str], what: str) -> pd.DataFrame:
