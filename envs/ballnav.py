@@ -60,6 +60,7 @@ from envs.layouts import (
     Layout,
     get_layout,
 )
+from envs.paths import shortest_path
 
 BALL_MASS = 1.0
 MAX_SPEED = 600.0
@@ -279,7 +280,7 @@ class BallNavEnv(PymunkEnv):
 
     def shortest_path(self, state: Any, goal: Any) -> np.ndarray:
         """``(P, 2)`` shortest wall-free path (see :func:`envs.paths.shortest_path`)."""
-        return self.layout.shortest_path(state, goal)
+        return shortest_path(self.layout, state, goal)
 
     def _render_frame(self) -> np.ndarray:
         return render_state(

@@ -136,12 +136,6 @@ class Layout:
         blocked = dist < limit
         return bool(blocked[0]) if scalar else blocked
 
-    def shortest_path(self, start: Any, goal: Any) -> np.ndarray:
-        """Shortest collision-free path for the ball, see :func:`envs.paths.shortest_path`."""
-        from envs.paths import shortest_path
-
-        return shortest_path(self, start, goal)
-
 
 LAYOUTS: dict[str, Layout] = {
     layout.name: layout

@@ -9,7 +9,7 @@
     cell = api.run_cell("pusht", "cem", horizon=40, episodes=10, overrides={"samples": 100})
     cell.summary[["planner", "executed_rate", "executed_ci_low", "executed_ci_high"]]
 
-Everything goes through the code ``grasp-bench run`` runs (:func:`grasp_bench.sweep.prepare`
+Everything goes through the code ``grasp-bench run`` runs (:func:`grasp_bench.options.prepare`
 validates and loads, :func:`grasp_bench.cells.plan_cell` plans and judges,
 :func:`grasp_bench.results.summarize` summarizes), so a cell here has the rows of the same
 cell of ``grasp-bench run`` with the same options, timings aside.  Planner and model
@@ -69,8 +69,8 @@ def _int(name: str, value, low: int = 1) -> int:
 
 
 def _prepare(env: str, planners: tuple[str, ...], horizons: tuple[int, ...], **options):
+    from grasp_bench.options import SweepOptions, prepare
     from grasp_bench.plugins import load_plugins
-    from grasp_bench.sweep import SweepOptions, prepare
 
     load_plugins()
     if options.get("checkpoint") is not None:

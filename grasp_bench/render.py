@@ -51,9 +51,10 @@ class Episode:
 def load_episode(run_dir: Path, planner: str, horizon: int, episode: int) -> Episode:
     """Everything :func:`frames` needs; :class:`UserError` for a cell or episode the run
     does not have, or a run that kept no plans."""
+    from grasp_bench.options import prepare
     from grasp_bench.problems import load_or_generate
     from grasp_bench.rundir import check_same_model, options_of_run
-    from grasp_bench.sweep import plans_path, prepare
+    from grasp_bench.sweep import plans_path
 
     opts = options_of_run(run_dir)
     if planner not in opts.planners or horizon not in opts.horizons:

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from grasp_bench.errors import UserError
+from grasp_bench.options import Prepared, SweepOptions
 from grasp_bench.results import load_run
-from grasp_bench.sweep import Prepared, SweepOptions
 from grasp_bench.tasks import REPO_ROOT
 
 __all__ = ["RUNS_DIR", "check_same_model", "new_run_dir", "options_of_run"]
@@ -93,7 +93,7 @@ def check_same_model(run_dir: Path, prep: Prepared, *, tuned: bool = True) -> No
     if sha != prep.manifest["sha256"]:
         raise UserError(f"{run_dir}: its model (sha256 {str(sha)[:12]}) is not the current "
                         f"{prep.checkpoint.name} ({prep.manifest['sha256'][:12]})")
-    from grasp_bench.tuning.tuned import tuned_meta
+    from grasp_bench.tuned import tuned_meta
 
     was = (meta.get("extra", {}).get("tuned") or {}).get("sha256")
     now = (tuned_meta(prep) or {}).get("sha256")

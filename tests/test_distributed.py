@@ -81,7 +81,8 @@ def wait_for(condition, timeout: float = 120.0) -> bool:
 def test_a_ray_sweep_on_two_workers_gives_the_serial_cells(serial, tmp_path):
     pytest.importorskip("ray")
     from grasp_bench.distributed import connect
-    from grasp_bench.sweep import SweepOptions, prepare, run_sweep
+    from grasp_bench.options import SweepOptions, prepare
+    from grasp_bench.sweep import run_sweep
 
     ray = connect("local", num_cpus=2)
     try:

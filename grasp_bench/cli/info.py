@@ -92,7 +92,7 @@ def _range(p) -> str:
 
 
 def _print_tuned(path: Path | None) -> None:
-    from grasp_bench.tuning.tuned import TUNED_DIR, load_tuned
+    from grasp_bench.tuned import TUNED_DIR, load_tuned
 
     files = [path] if path else sorted(TUNED_DIR.glob("*.json"))
     if not files:

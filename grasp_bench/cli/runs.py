@@ -81,7 +81,7 @@ def _options(env, layout, planners, horizons, episodes, seed, device, batch_size
              overrides, checkpoint, split, offset, mode, execute, replan_budget, objective,
              model, threads, tuned=False, tuned_file=None, source=None):
     from grasp_bench.devices import resolve_device
-    from grasp_bench.sweep import SweepOptions
+    from grasp_bench.options import SweepOptions
 
     if episodes is None:
         episodes = 100 if resolve_device(device).type == "cuda" else 20
@@ -220,8 +220,8 @@ def run(
     table adds success under the model (a diagnostic), the reference fidelity (the share
     of problems whose own actions succeed under the model) and the exploitation gap.
     """
+    from grasp_bench.options import prepare
     from grasp_bench.rundir import new_run_dir
-    from grasp_bench.sweep import prepare
 
     opts = _options(env, layout, planners, (horizon,), episodes, seed, device, batch_size,
                     snapshots, overrides, checkpoint, split, problem_offset, mode, execute,
@@ -275,8 +275,8 @@ def sweep(
     the cells exactly as a serial sweep would (same seeds, same files, same resume).
     """
     from grasp_bench.cli.resume import explicit, resume_conflicts
+    from grasp_bench.options import prepare
     from grasp_bench.rundir import check_same_model, new_run_dir, options_of_run
-    from grasp_bench.sweep import prepare
 
     if ray_address is not None and not ray:
         raise UserError("--ray-address needs --ray")

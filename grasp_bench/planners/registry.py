@@ -218,7 +218,7 @@ def positive(config: Any, *names: str, allow_zero: bool = False) -> None:
             raise ValueError(f"{n} must be {'>= 0' if allow_zero else '> 0'}, got {v}")
 
 
-# -- range checks of --set values (called by grasp_bench.sweep.prepare) -------------------
+# -- range checks of --set values (called by grasp_bench.options.prepare) -------------------
 #: How far outside its searched range an overridden value may go before it is warned about.
 FAR_OUTSIDE = 10.0
 

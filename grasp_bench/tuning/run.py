@@ -15,11 +15,12 @@ import pandas as pd
 
 from grasp_bench.defaults import DEFAULT_THREADS
 from grasp_bench.errors import UserError
+from grasp_bench.options import Prepared, SweepOptions, prepare
 from grasp_bench.planners import REGISTRY
 from grasp_bench.results import write_csv_atomic
-from grasp_bench.sweep import Prepared, SweepOptions, cell_context, prepare
+from grasp_bench.sweep import cell_context
+from grasp_bench.tuned import TUNING_DIR, model_kind, record_entry
 from grasp_bench.tuning.study import FRESH_OFFSET, StudySpec, trials_frame, tune_one
-from grasp_bench.tuning.tuned import TUNING_DIR, model_kind, record_entry
 
 __all__ = ["TuneOptions", "default_paths", "prepare_tuning", "run_tuning"]
 

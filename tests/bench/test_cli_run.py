@@ -290,7 +290,7 @@ def test_horizon_past_the_episode_limit_is_refused_by_sweep_and_tune(tiny_checkp
 
 
 def test_horizon_beyond_the_models_validated_horizons_is_warned(tiny_checkpoint, tmp_path):
-    from grasp_bench.sweep import longest_validated_horizon
+    from grasp_bench.options import longest_validated_horizon
 
     assert longest_validated_horizon({"validation": {"open_loop": {"H40": {}, "H80": {}}}}) == 80
     assert longest_validated_horizon({}) is None

@@ -5,9 +5,10 @@ import math
 
 import pytest
 
+from grasp_bench.options import SweepOptions, prepare
 from grasp_bench.problems import load_or_generate
 from grasp_bench.seeds import TUNING
-from grasp_bench.sweep import SweepOptions, cell_context, prepare
+from grasp_bench.sweep import cell_context
 from grasp_bench.tuning.score import Score, score_config
 
 

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from grasp_bench.errors import UserError
-from grasp_bench.sweep import SweepOptions, prepare
-from grasp_bench.tuning.tuned import FORMAT, load_tuned, lookup, record_entry
+from grasp_bench.options import SweepOptions, prepare
+from grasp_bench.tuned import FORMAT, load_tuned, lookup, record_entry
 
 
 def entry(source="demo", **config):

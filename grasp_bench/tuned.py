@@ -116,7 +116,7 @@ def entry_source(entry: dict) -> str:
 
 
 def resolve_tuned(prep) -> None:
-    """Fill ``prep.tuned`` (a :class:`~grasp_bench.sweep.Prepared`) from the tuned file
+    """Fill ``prep.tuned`` (a :class:`~grasp_bench.options.Prepared`) from the tuned file
     (nearest tuned H when the exact one is missing; GRASP's ablations not tuned themselves
     take tuned GRASP's config without their ablated fields); every config is checked to
     build."""
