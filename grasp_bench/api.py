@@ -82,7 +82,7 @@ def load_model(env: str = "pusht", model: str = "learned", checkpoint: str | Pat
                device: str = "cpu", layout: str | None = None):
     """The world model ``sweep`` would load: ``(model, manifest)``.
 
-    ``model``: ``learned`` (the shipped state model), ``latent`` or ``simulator``;
+    ``model``: ``learned`` (the shipped state model), ``latent``, ``pixel`` or ``simulator``;
     ``checkpoint`` another ``.pt`` (a plugin architecture's too).  The model maps env
     states ``(..., S)`` to latents ``(..., D)`` (``encode``; ``decode`` back) and steps
     ``z (..., D), a (..., A) -> (..., D)``; ``rollout(z0 (B, D), actions (B, T, A))``

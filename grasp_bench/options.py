@@ -23,7 +23,7 @@ from grasp_bench.planners.registry import check_rules, override_warnings
 from grasp_bench.problems import check_horizon, resolve_source
 from grasp_bench.results import MODES
 from grasp_bench.seeds import SPLITS
-from grasp_bench.tasks import Task, get_task
+from grasp_bench.tasks import LEARNED_MODELS, Task, get_task
 
 __all__ = ["Prepared", "SweepOptions", "longest_validated_horizon", "prepare"]
 
@@ -49,7 +49,7 @@ class SweepOptions:
     execute: int = 1  # MPC: model steps executed between re-plans
     replan_budget: float = DEFAULT_REPLAN_BUDGET  # MPC: share of iterations per re-plan
     objective: str = "task"  # the goal metric, see grasp_bench.objective
-    model: str = "learned"  # the state model; "latent": the latent model; "simulator": ceiling
+    model: str = "learned"  # the state model; latent, pixel: the others; "simulator": ceiling
     threads: int = DEFAULT_THREADS  # torch CPU threads
     tuned: str | None = None  # tuned-config file, "shipped" for the env's and model's own
     problem_source: str | None = None  # demo or behaviour; None: the task's default
@@ -146,7 +146,7 @@ def prepare(opts: SweepOptions) -> Prepared:
                             f"({', '.join(SAMPLING_PLANNERS)}); drop {', '.join(bad)}")
         model = SimulatorModel(task)
         manifest, ckpt = {"sha256": "simulator"}, Path("simulator")
-    elif opts.model in ("learned", "latent"):
+    elif opts.model in LEARNED_MODELS:
         ckpt = Path(opts.checkpoint) if opts.checkpoint else task.checkpoint_of(opts.model)
         if not ckpt.with_suffix(".pt").exists():
             raise UserError(
@@ -156,7 +156,8 @@ def prepare(opts: SweepOptions) -> Prepared:
             )
         model, manifest = load_checkpoint(ckpt, env_id=task.env_id, device=device)
     else:
-        raise UserError(f"--model must be learned, latent or simulator (got {opts.model!r})")
+        raise UserError(f"--model must be one of {', '.join(LEARNED_MODELS)} or simulator "
+                        f"(got {opts.model!r})")
     for h in opts.horizons:
         if h <= 0 or h % model.frameskip:
             raise UserError(

@@ -16,6 +16,9 @@ from envs import DEFAULT_LAYOUT, LAYOUTS
 from grasp_bench.errors import UserError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+#: The shipped learned model kinds: the state model, the 64-dim latent model and the
+#: visual model (rendered frames); ``--model`` also takes ``simulator`` (the ceiling).
+LEARNED_MODELS = ("learned", "latent", "pixel")
 CHECKPOINT_DIR = REPO_ROOT / "checkpoints"
 
 
@@ -54,8 +57,7 @@ class Task:
         return CHECKPOINT_DIR / f"{self.tag}.pt"
 
     def checkpoint_of(self, model: str) -> Path:
-        """The shipped checkpoint of a model kind: ``learned`` (the state model) or
-        ``latent``."""
+        """The shipped checkpoint of a model kind (:data:`LEARNED_MODELS`)."""
         return self.checkpoint if model == "learned" else CHECKPOINT_DIR / f"{self.tag}-{model}.pt"
 
     def make_env(self):

@@ -121,6 +121,10 @@ def bench(
     device: DeviceOpt = "auto",
     env_steps: Annotated[int, typer.Option(help="Env steps per throughput measurement.")] = 3000,
     threads: ThreadsOpt = DEFAULT_THREADS,
+    model: Annotated[str, typer.Option(
+        "--model", help="The shipped Push-T model to time planners on: learned (state), "
+                        "latent or pixel (visual; timed at T = 12, B = 1 and 20, the planners "
+                        "of the paper's table).")] = "learned",
 ) -> None:
     """Speed figures: env steps/s, batch replay, and time per planner iteration.
 
@@ -128,6 +132,10 @@ def bench(
     B = 1 and 64, with the ratios of one GRASP iteration to one forward+backward over
     the same B*T transitions and of one CEM iteration to its T sequential forwards.
     """
+    from grasp_bench.tasks import LEARNED_MODELS
+
+    if model not in LEARNED_MODELS:
+        raise UserError(f"--model must be one of {', '.join(LEARNED_MODELS)} (got {model!r})")
     import subprocess
 
     import torch
@@ -145,10 +153,16 @@ def bench(
     devices = [resolve_device("cpu")]
     if resolve_device(device).type == "cuda":
         devices.append(resolve_device("cuda"))
-    model, _ = load_checkpoint(PUSHT.checkpoint, env_id=PUSHT.env_id)
+    ckpt = PUSHT.checkpoint_of(model)
+    if not ckpt.exists():
+        raise UserError(f"checkpoint {ckpt} not found; build it with `make checkpoints`")
+    wm, _ = load_checkpoint(ckpt, env_id=PUSHT.env_id)
+    # the visual model costs ~10x a state model's step: its sizes are the issue's
+    sizes = dict(horizons=(12,), batches=(1, 20), planners=("cem", "gd", "latco", "grasp")) \
+        if model == "pixel" else {}
     for dev in devices:
-        console.rule(f"planners on {device_name(dev)}, ms per iteration")
-        rows = bench_planners(model, dev)
+        console.rule(f"planners on {device_name(dev)} ({ckpt.name}), ms per iteration")
+        rows = bench_planners(wm, dev, **sizes)
         console.print(format_table(rows), markup=False, highlight=False)
 
 

@@ -23,6 +23,36 @@ from grasp_bench.cli.common import (
 from grasp_bench.errors import UserError
 
 
+def parse_fields(config_cls: type, items: list[str], flag: str) -> dict:
+    """``["hidden=64", "channels=8,16,16"]`` -> typed overrides of ``config_cls``'s fields
+    (ints, floats, strings; comma-separated tuples); one clear error for anything else."""
+    from dataclasses import fields
+
+    known = {f.name: f for f in fields(config_cls)}
+    out: dict = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or key not in known:
+            raise UserError(f"{flag} {item!r}: expected FIELD=VALUE with FIELD one of "
+                            f"{', '.join(known)}")
+        default = known[key].default
+        try:
+            if isinstance(default, tuple):
+                out[key] = tuple(int(v) for v in value.split(",") if v.strip())
+            elif isinstance(default, bool):
+                out[key] = {"true": True, "false": False}[value.lower()]
+            elif isinstance(default, int):
+                out[key] = int(value)
+            elif isinstance(default, float):
+                out[key] = float(value)
+            else:
+                out[key] = value
+        except (ValueError, KeyError):
+            raise UserError(f"{flag} {item!r}: {value!r} is not a valid "
+                            f"{type(default).__name__}") from None
+    return out
+
+
 def _refuse_overwrite(paths, force: bool) -> None:
     """Checkpoints are never replaced implicitly (a shipped one is the benchmark's model)."""
     for p in paths:
@@ -90,6 +120,16 @@ def train(
     rollout_steps: Annotated[
         int | None, typer.Option(help="Model steps in the multi-step loss (1: one-step).")
     ] = None,
+    model: Annotated[str, typer.Option(
+        "--model", help="learned (the state model), latent (64-dim latent) or pixel (the "
+                        "visual model: encoder, predictor and probe, in three stages).")] =
+        "learned",
+    arch: Annotated[list[str] | None, typer.Option(
+        "--arch", help="Override an architecture field of the recipe, FIELD=VALUE "
+                       "(repeatable; e.g. --arch hidden=64 --arch layers=4).")] = None,
+    encoder_from: Annotated[Path | None, typer.Option(
+        help="pixel: reuse this visual checkpoint's frozen encoder and decoder (stage 1 "
+             "skipped), as the capacity study does.")] = None,
     device: DeviceOpt = "auto",
     out: Annotated[
         Path | None, typer.Option(help="Checkpoint path (.pt; default: the shipped one).")
@@ -98,20 +138,28 @@ def train(
         bool, typer.Option(help="Replace an existing checkpoint (e.g. a shipped one).")
     ] = False,
 ) -> None:
-    """Train a state-based world model and write a checkpoint with its manifest."""
+    """Train a world model from its recipe and write a checkpoint with its manifest.
+    For the visual model --epochs sets the predictor's epochs."""
     from dataclasses import replace
 
     from grasp_bench.data import Trajectories
     from grasp_bench.devices import resolve_device
+    from grasp_bench.models.checkpoint import load_checkpoint
     from grasp_bench.models.recipes import RECIPES, arch_for, recipe_data, train_checkpoint
-    from grasp_bench.tasks import get_task
+    from grasp_bench.tasks import LEARNED_MODELS, get_task
 
     task = get_task(env, layout)
-    recipe = RECIPES[task.name]
+    if model not in LEARNED_MODELS:
+        raise UserError(f"--model must be one of {', '.join(LEARNED_MODELS)} (got {model!r})")
+    recipe = RECIPES[task.name if model == "learned" else f"{task.name}-{model}"]
+    if encoder_from is not None and model != "pixel":
+        raise UserError("--encoder-from is for --model pixel")
+    architecture = arch_for(task, recipe.kind, **{**recipe.arch, **parse_fields(
+        type(arch_for(task, recipe.kind, **recipe.arch)), arch or [], "--arch")})
     cfg = recipe.train
     if epochs is not None:
         _positive("epochs", epochs)
-        cfg = replace(cfg, epochs=epochs)
+        cfg = replace(cfg, **{"predictor_epochs" if model == "pixel" else "epochs": epochs})
     if rollout_steps is not None:
         _positive("rollout-steps", rollout_steps)
         cfg = replace(cfg, rollout_steps=rollout_steps)
@@ -119,7 +167,15 @@ def train(
     for path in (data, val_data):
         if path is not None and not path.is_file():
             raise UserError(f"dataset {path} not found")
-    out = out or task.checkpoint
+    source = None
+    if encoder_from is not None:
+        source, _ = load_checkpoint(encoder_from, env_id=task.env_id)
+        if type(source).__name__ != "PixelWM" or any(
+                getattr(source.config, f) != getattr(architecture, f)
+                for f in ("size", "channels", "latent_channels", "env", "layout")):
+            raise UserError(f"{encoder_from} is not a visual checkpoint with this encoder's "
+                            "shape (size, channels, latent_channels)")
+    out = out or task.checkpoint_of(model)
     _refuse_overwrite([out], force)
     out = _writable_file(out)
     with progress_bar() as bar:
@@ -138,26 +194,23 @@ def train(
 
         train_data = load_or_collect(data, "train")
         val = load_or_collect(val_data, "validation")
-        span = cfg.rollout_steps * arch_for(task, **recipe.arch).frameskip
+        span = cfg.rollout_steps * architecture.frameskip
         for d, p in ((train_data, data), (val, val_data)):
             if d.meta.get("env_id") != task.env_id:
                 raise UserError(f"dataset {p} is for {d.meta.get('env_id')}, not {task.env_id}")
             if int(d.lengths.max(initial=0)) < span:
                 raise UserError(f"dataset {p} has no episode of {span} env steps, the span of "
                                 f"the {cfg.rollout_steps}-step rollout loss")
-        t = bar.add_task("train", total=cfg.epochs)
         manifest = train_checkpoint(
-            task, train_data, val, arch_for(task, **recipe.arch), cfg, out, device=str(dev),
-            progress=lambda e, tl, vl: bar.update(
-                t, completed=e, description=f"train (val {vl:.4f})"
-            ), evaluate=_fidelity_of(task),
+            task, train_data, val, architecture, cfg, out, device=str(dev),
+            progress=tick, evaluate=_fidelity_of(task), encoder_from=source,
         )
     console.print(f"wrote {out} ({manifest['bytes'] / 1e6:.2f} MB) in "
                   f"{manifest['training']['seconds']:.0f} s")
     _print_models([(out, manifest)])
 
 
-ALL_RECIPES = "pusht,ballnav,pusht-latent,ballnav-latent"
+ALL_RECIPES = "pusht,ballnav,pusht-latent,ballnav-latent,pusht-pixel,ballnav-pixel"
 
 
 def _fidelity_of(task):
@@ -173,7 +226,8 @@ def _fidelity_of(task):
 def checkpoints(
     envs: Annotated[str, typer.Option(
         help="Comma-separated recipes to rebuild (state models: pusht, ballnav; latent "
-             "models: pusht-latent, ballnav-latent).")] = ALL_RECIPES,
+             "models: pusht-latent, ballnav-latent; visual models: pusht-pixel, "
+             "ballnav-pixel).")] = ALL_RECIPES,
     out_dir: Annotated[
         Path | None, typer.Option(help="Where to write them (default: checkpoints/).")
     ] = None,
@@ -304,25 +358,35 @@ def _print_models(rows) -> None:
 def _print_brittleness(rows) -> None:
     from grasp_bench.models.brittleness import measure
     from grasp_bench.models.checkpoint import load_checkpoint
+    from grasp_bench.models.figure3 import measure_on_problems
     from grasp_bench.problems import load_or_generate
     from grasp_bench.tasks import get_task
 
-    table = Table(title="Brittleness of the one-step prediction (medians over in-distribution "
-                        "pairs; tuning problems, H = 40)")
+    table = Table(title="Brittleness of the one-step prediction (in-distribution pairs of 64 "
+                        "tuning problems, H = 40, the task's default problems)")
     for col in ("checkpoint", "pairs", "|dz| / |dF| (p10)", "reached", "|da| / |a'-a|",
-                "reached"):
+                "reached", "grad step gain 1% / 10%", "|F(z')-g| / |F(z)-g| 1%", "brittle"):
         table.add_column(col)
     for weights, manifest in rows:
         task = get_task(manifest.get("task", ""), manifest.get("env_kwargs", {}).get("layout"))
         model, _ = load_checkpoint(weights, env_id=task.env_id)
         problems = load_or_generate(task, 40, 64, split="tuning")
         k = model.frameskip
-        b = measure(model, problems.starts, problems.actions[:, :k].reshape(len(problems), -1))
+        first = problems.actions[:, :k].reshape(len(problems), -1)
+        b = measure(model, problems.starts, first)
+        f3 = measure_on_problems(model, problems.starts, first, problems.goals, eps=(0.01, 0.1))
         table.add_row(weights.name, str(b.pairs),
                       f"{b.state_ratio_median:.3g} ({b.state_ratio_p10:.3g})",
                       f"{b.state_reached:.0%}", f"{b.action_ratio_median:.3g}",
-                      f"{b.action_reached:.0%}")
+                      f"{b.action_reached:.0%}",
+                      " / ".join(f"{s.gain_median:.3g}" for s in f3.steps),
+                      f"{f3.steps[0].ratio_median:.4g}", "yes" if f3.brittle else "no")
     console.print(table)
     console.print("  |dz| / |dF|: state-input change per unit of prediction change (far below "
                   "1: brittle, a small step off the data steers the prediction)",
+                  highlight=False, soft_wrap=True)
+    console.print("  grad step gain: one gradient step on the state input of |F(z, a) - g|^2 "
+                  "(g the problem's goal latent) of 1% / 10% of the latents' spread; how far "
+                  "the prediction moves toward g per unit the input moved (the paper's Figure "
+                  "3; >> 1: brittle, see grasp_bench/models/figure3.py)",
                   highlight=False, soft_wrap=True)

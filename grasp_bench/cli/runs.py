@@ -48,7 +48,9 @@ ObjectiveOpt = Annotated[str, typer.Option(
          "out) or latent (plain latent MSE, the paper's).")]
 ModelOpt = Annotated[str, typer.Option(
     "--model", help="learned (the shipped state model), latent (the shipped 64-dim latent "
-                    "model) or simulator: the ceiling, sampling planners only, slow on a CPU.")]
+                    "model), pixel (the shipped visual model: rendered 64x64 frames, a "
+                    "1,024-dim patch latent) or simulator: the ceiling, sampling planners "
+                    "only, slow on a CPU.")]
 OffsetOpt = Annotated[int, typer.Option(
     help="First problem seed, as an offset into the split (draws other problems).")]
 SetOpt = Annotated[

@@ -52,7 +52,8 @@ def tune(
     objective: Annotated[str, typer.Option(help="Goal cost: task or latent.")] = "task",
     model: Annotated[str, typer.Option(
         "--model", help="learned (the shipped state model), latent (the shipped latent "
-                        "model) or simulator (sampling planners only).")] = "learned",
+                        "model), pixel (the shipped visual model) or simulator (sampling "
+                        "planners only).")] = "learned",
     checkpoint: Annotated[Path | None, typer.Option(
         help="World-model checkpoint (default: the shipped one of --model).")] = None,
     storage: Annotated[Path | None, typer.Option(

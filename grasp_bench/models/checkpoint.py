@@ -20,11 +20,13 @@ import torch
 from grasp_bench.errors import UserError
 from grasp_bench.models.latent import LatentConfig, LatentMLP
 from grasp_bench.models.mlp import MLPConfig, StateMLP
+from grasp_bench.models.pixel import PixelConfig, PixelWM
 
 FORMAT = "grasp-bench-checkpoint/1"
 #: architecture class name (in the manifest) -> (model class, config class); plugins add
 #: theirs with :func:`register_architecture` (see :mod:`grasp_bench.plugins`)
-ARCHITECTURES = {"StateMLP": (StateMLP, MLPConfig), "LatentMLP": (LatentMLP, LatentConfig)}
+ARCHITECTURES = {"StateMLP": (StateMLP, MLPConfig), "LatentMLP": (LatentMLP, LatentConfig),
+                 "PixelWM": (PixelWM, PixelConfig)}
 #: what every model must have: the WorldModel protocol, and ``decode`` for the harness
 PROTOCOL_METHODS = ("encode", "decode", "step", "rollout")
 PROTOCOL_ATTRIBUTES = ("frameskip", "action_dim", "latent_dim")

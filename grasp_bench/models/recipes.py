@@ -18,7 +18,9 @@ from grasp_bench.data import Trajectories, collect, concatenate
 from grasp_bench.models.checkpoint import save_checkpoint
 from grasp_bench.models.latent import LatentConfig
 from grasp_bench.models.mlp import MLPConfig
-from grasp_bench.models.train import TrainConfig, open_loop_errors, train_model
+from grasp_bench.models.pixel import PixelConfig
+from grasp_bench.models.pixel_train import PixelTrainConfig, train_pixel_model
+from grasp_bench.models.train import TrainConfig, open_loop_errors, probe_errors, train_model
 from grasp_bench.tasks import Task, get_task
 
 #: Open-loop accuracy is reported at these horizons (env steps).
@@ -32,8 +34,8 @@ class Recipe:
     val_episodes: int
     steps: int  # env steps per episode
     arch: dict  # config fields beyond the task's shape
-    train: TrainConfig
-    kind: str = "state"  # state (StateMLP) or latent (LatentMLP)
+    train: TrainConfig | PixelTrainConfig
+    kind: str = "state"  # state (StateMLP), latent (LatentMLP) or pixel (PixelWM)
     #: goal-directed demonstrations added to the behaviour episodes (train, validation)
     demos: tuple[int, int] = (0, 0)
 
@@ -57,10 +59,22 @@ RECIPES = {
     "ballnav-latent": Recipe("ballnav", 1000, 100, 200,
                              {"latent": 64, "hidden": 128, "layers": 3},
                              TrainConfig(epochs=20, max_windows=100_000), kind="latent"),
+    # The visual models: a tenth of the state model's data (every frame is rendered and
+    # encoded), demonstrations first as DINO-WM trains on them; each recipe stays within
+    # about half an hour on the 2-core CPU (README, "The visual model").
+    "pusht-pixel": Recipe("pusht", 400, 40, 200, {}, PixelTrainConfig(), kind="pixel",
+                          demos=(1600, 80)),
+    "ballnav-pixel": Recipe("ballnav", 600, 60, 200, {}, PixelTrainConfig(), kind="pixel"),
 }
 
 
-def arch_for(task: Task, kind: str = "state", **overrides) -> MLPConfig | LatentConfig:
+def arch_for(task: Task, kind: str = "state",
+             **overrides) -> MLPConfig | LatentConfig | PixelConfig:
+    if kind == "pixel":
+        unobserved = tuple(i for i, s in enumerate(task.goal_scales) if s is None)  # velocities
+        return PixelConfig(state_dim=task.state_dim, env_action_dim=2, env=task.name,
+                           layout=task.layout, angle_indices=task.angle_indices,
+                           unobserved=unobserved, **overrides)
     config_cls = LatentConfig if kind == "latent" else MLPConfig
     return config_cls(
         state_dim=task.state_dim, env_action_dim=2, angle_indices=task.angle_indices, **overrides
@@ -93,24 +107,33 @@ def train_checkpoint(
     task: Task,
     train: Trajectories,
     val: Trajectories,
-    arch: MLPConfig | LatentConfig,
-    cfg: TrainConfig,
+    arch: MLPConfig | LatentConfig | PixelConfig,
+    cfg: TrainConfig | PixelTrainConfig,
     out: Path,
     *,
     device: str = "cpu",
-    progress: Callable[[int, float, float], None] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
     evaluate: Callable[[torch.nn.Module], dict] | None = None,
+    encoder_from: torch.nn.Module | None = None,
 ) -> dict:
-    """Train on ``train``, select on ``val``, report accuracy on ``val``, write ``out``.
+    """Train on ``train``, select on ``val``, report accuracy on ``val``, write ``out``
+    (``encoder_from``: a visual model whose frozen encoder a visual model reuses).
 
     ``evaluate(model)`` may add entries to the manifest's ``validation`` (the CLI adds the
     reference fidelity, :mod:`grasp_bench.fidelity`, which plans nothing but judges with
     the benchmark's success tests, a layer above the models)."""
-    result = train_model(train, val, arch, cfg, device=device, progress=progress)
+    if isinstance(arch, PixelConfig):
+        stages = (lambda stage, e, n: progress(f"train {stage}", e, n)) if progress else None
+        result = train_pixel_model(train, val, arch, cfg, device=device, progress=stages,
+                                   encoder_from=encoder_from)
+    else:
+        epochs = (lambda e, tl, vl: progress("train", e, cfg.epochs)) if progress else None
+        result = train_model(train, val, arch, cfg, device=device, progress=epochs)
     model = result.model.cpu()
     errors = open_loop_errors(
         model, val, REPORT_HORIZONS, task.metrics, angle_indices=task.angle_indices
     )
+    probe = probe_errors(model, val, task.metrics, angle_indices=task.angle_indices)
     extra = evaluate(model) if evaluate else {}
     manifest = {
         "env_id": task.env_id,
@@ -129,10 +152,13 @@ def train_checkpoint(
             "epochs_run": len(result.val_loss),
             "torch": torch.__version__,
             "machine": platform.machine(),
+            **({"encoder": "frozen, from another checkpoint"} if encoder_from is not None
+               else {}),
         },
         "validation": {
             "loss": round(min(result.val_loss), 6),
             "open_loop": {h: {k: round(v, 4) for k, v in m.items()} for h, m in errors.items()},
+            "probe": {k: round(v, 4) for k, v in probe.items()},
             **extra,
         },
     }
@@ -154,9 +180,7 @@ def build_checkpoint(
     task = get_task(recipe.task)
     train = recipe_data(task, recipe, "train", workers=workers, progress=progress)
     val = recipe_data(task, recipe, "validation", workers=workers, progress=progress)
-    cfg = recipe.train
-    epoch_tick = (lambda e, tl, vl: progress("train", e, cfg.epochs)) if progress else None
     return train_checkpoint(
-        task, train, val, arch_for(task, recipe.kind, **recipe.arch), cfg, out_dir / f"{name}.pt",
-        device=device, progress=epoch_tick, evaluate=evaluate,
+        task, train, val, arch_for(task, recipe.kind, **recipe.arch), recipe.train,
+        out_dir / f"{name}.pt", device=device, progress=progress, evaluate=evaluate,
     )

@@ -170,3 +170,22 @@ def open_loop_errors(
             row[f"{name}_p90"] = float(np.quantile(err, 0.9))
         out[f"H{h}"] = row
     return out
+
+
+@torch.no_grad()
+def probe_errors(model: torch.nn.Module, data: Trajectories, metrics: dict[str, tuple[int, ...]],
+                 angle_indices: tuple[int, ...] = (), stride: int = 7) -> dict[str, float]:
+    """How well the model reads a true state: ``decode(encode(s))`` against ``s`` on every
+    ``stride``-th state of ``data``; median error per metric (physical units), and its
+    90th percentile.  For a visual model this is the probe on true frames: a model that
+    cannot read a true frame within the success tolerance cannot judge any plan."""
+    s = data.states[::stride]
+    out = model.decode(model.encode(torch.as_tensor(s, dtype=torch.float32))).double().numpy()
+    row = {}
+    for name, idx in metrics.items():
+        diff = out[:, list(idx)] - s[:, list(idx)]
+        err = _wrap(diff).max(axis=1) if all(i in angle_indices for i in idx) \
+            else np.linalg.norm(diff, axis=1)
+        row[name] = float(np.median(err))
+        row[f"{name}_p90"] = float(np.quantile(err, 0.9))
+    return row

@@ -45,7 +45,7 @@ class TuneOptions:
     threads: int = DEFAULT_THREADS
     objective: str = "task"
     checkpoint: str | None = None
-    model: str = "learned"  # learned (state model), latent, or simulator
+    model: str = "learned"  # learned (state model), latent, pixel, or simulator
     problem_source: str | None = None  # demo or behaviour; None: the task's default
 
 
