@@ -71,6 +71,13 @@ def test_train_on_episodes_shorter_than_the_rollout_loss_is_one_line(tmp_path):
         (("train", "--env", "pusht", "--data", "missing.npz"), "not found"),
         (("train", "--epochs", -1), "--epochs must be a positive"),
         (("models", "--dir", "nowhere"), "no checkpoints"),
+        (("train", "--model", "vit"), "--model must be one of learned, latent, pixel"),
+        (("train", "--model", "pixel", "--arch", "width=3"), "FIELD one of"),
+        (("train", "--model", "pixel", "--arch", "hidden=wide"), "not a valid int"),
+        (("train", "--encoder-from", "random"), "--encoder-from is for --model pixel"),
+        (("train", "--model", "pixel", "--encoder-from", "checkpoints/pusht.pt"),
+         "not a visual checkpoint"),
+        (("bench", "--model", "vit"), "--model must be one of"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args, message):

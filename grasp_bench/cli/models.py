@@ -127,9 +127,10 @@ def train(
     arch: Annotated[list[str] | None, typer.Option(
         "--arch", help="Override an architecture field of the recipe, FIELD=VALUE "
                        "(repeatable; e.g. --arch hidden=64 --arch layers=4).")] = None,
-    encoder_from: Annotated[Path | None, typer.Option(
+    encoder_from: Annotated[str | None, typer.Option(
         help="pixel: reuse this visual checkpoint's frozen encoder and decoder (stage 1 "
-             "skipped), as the capacity study does.")] = None,
+             "skipped), as the capacity study does; 'random': a frozen random encoder.")] =
+        None,
     device: DeviceOpt = "auto",
     out: Annotated[
         Path | None, typer.Option(help="Checkpoint path (.pt; default: the shipped one).")
@@ -167,9 +168,9 @@ def train(
     for path in (data, val_data):
         if path is not None and not path.is_file():
             raise UserError(f"dataset {path} not found")
-    source = None
-    if encoder_from is not None:
-        source, _ = load_checkpoint(encoder_from, env_id=task.env_id)
+    source = encoder_from
+    if encoder_from not in (None, "random"):
+        source, _ = load_checkpoint(Path(encoder_from), env_id=task.env_id)
         if type(source).__name__ != "PixelWM" or any(
                 getattr(source.config, f) != getattr(architecture, f)
                 for f in ("size", "channels", "latent_channels", "env", "layout")):

@@ -117,9 +117,10 @@ def _encode_all(model: PixelWM, states: np.ndarray, device: str, batch: int = 51
 def train_pixel_model(train: Trajectories, val: Trajectories, arch: PixelConfig,
                       cfg: PixelTrainConfig = PixelTrainConfig(), *, device: str = "cpu",
                       progress: Progress | None = None,
-                      encoder_from: PixelWM | None = None) -> TrainResult:
+                      encoder_from: PixelWM | str | None = None) -> TrainResult:
     """The three stages on ``train``, selected on ``val``.  ``encoder_from``: reuse a
-    trained model's frozen encoder and decoder (stage 1 skipped; the capacity study)."""
+    trained model's frozen encoder and decoder (stage 1 skipped; the capacity study), or
+    ``"random"``: keep the encoder at its random initialization, frozen."""
     torch.manual_seed(cfg.seed)
     t0 = time.perf_counter()
     model = PixelWM(arch).to(device)
@@ -131,7 +132,10 @@ def train_pixel_model(train: Trajectories, val: Trajectories, arch: PixelConfig,
     history = {}
 
     # 1. encoder + decoder on frames ----------------------------------------------------------
-    if encoder_from is not None:
+    if isinstance(encoder_from, str):
+        if encoder_from != "random":
+            raise ValueError(f"encoder_from must be a PixelWM or 'random' (got {encoder_from!r})")
+    elif encoder_from is not None:
         for name in ("encoder", "decoder"):
             getattr(model, name).load_state_dict(getattr(encoder_from, name).state_dict())
     else:

@@ -114,7 +114,7 @@ def train_checkpoint(
     device: str = "cpu",
     progress: Callable[[str, int, int], None] | None = None,
     evaluate: Callable[[torch.nn.Module], dict] | None = None,
-    encoder_from: torch.nn.Module | None = None,
+    encoder_from: torch.nn.Module | str | None = None,
 ) -> dict:
     """Train on ``train``, select on ``val``, report accuracy on ``val``, write ``out``
     (``encoder_from``: a visual model whose frozen encoder a visual model reuses).
@@ -152,8 +152,8 @@ def train_checkpoint(
             "epochs_run": len(result.val_loss),
             "torch": torch.__version__,
             "machine": platform.machine(),
-            **({"encoder": "frozen, from another checkpoint"} if encoder_from is not None
-               else {}),
+            **({"encoder": "frozen at random initialization" if encoder_from == "random"
+                else "frozen, from another checkpoint"} if encoder_from is not None else {}),
         },
         "validation": {
             "loss": round(min(result.val_loss), 6),

@@ -134,3 +134,23 @@ def test_corrupt_visual_checkpoint_is_refused(tmp_path, model):
     (tmp_path / "px.pt").write_bytes(bytes(raw))
     with pytest.raises(UserError, match="corrupt"):
         load_checkpoint(tmp_path / "px.pt")
+
+
+def test_a_frozen_random_encoder_stays_at_its_initialization(pusht_data):
+    train, val = pusht_data
+    torch.manual_seed(TINY_TRAIN.seed)
+    init = PixelWM(PixelConfig(**SMALL)).encoder.state_dict()
+    m = train_pixel_model(train, val, PixelConfig(**SMALL), TINY_TRAIN,
+                          encoder_from="random").model
+    for a, b in zip(init.values(), m.encoder.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="random"):
+        train_pixel_model(train, val, PixelConfig(**SMALL), TINY_TRAIN, encoder_from="dino")
+
+
+def test_velocities_no_frame_shows_decode_to_their_training_mean(model):
+    s = torch.rand(20, 7) * 400
+    s[:, 5:] = torch.randn(20, 2) * 50 + 30
+    model.fit_normalization(s, None)
+    out = model.decode(model.encode(torch.rand(4, 7) * 400))
+    torch.testing.assert_close(out[:, 5:], s[:, 5:].mean(0).expand(4, 2))
