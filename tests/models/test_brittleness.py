@@ -43,3 +43,25 @@ def test_min_perturbation_finds_the_minimum_norm_solution_of_an_underdetermined_
     delta, ok = min_perturbation(f, x0, torch.zeros(1, 1), target)
     assert ok.all()
     torch.testing.assert_close(delta, torch.tensor([[1.0, 1.0, 2.0]]), atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("c", [0.05, 20.0])
+def test_matrix_free_solve_agrees_with_the_dense_one(c):
+    """The conjugate-gradient path (large latents) finds the same minimum-norm answers."""
+    model = Linear(c, D=8, A=3)
+    rng = np.random.default_rng(1)
+    z = torch.as_tensor(rng.normal(size=(16, 8)), dtype=torch.float32)
+    a = torch.as_tensor(rng.uniform(-1, 1, size=(16, 3)), dtype=torch.float32)
+    target = model.step(z, a.flip(0)).detach()
+
+    def by_state(zi, ai):
+        return model.step(zi[None], ai[None])[0]
+
+    dense, ok_d = min_perturbation(by_state, z, a, target)
+    free, ok_f = min_perturbation(by_state, z, a, target, cg_iters=30, iters=60)
+    assert ok_d.all() and ok_f.all()
+    torch.testing.assert_close(free, dense, atol=1e-3, rtol=1e-3)
+    M = torch.tensor([[1.0, 1.0, 0.0], [0.0, 0.0, 2.0]])  # underdetermined: the min norm
+    delta, _ = min_perturbation(lambda x, _c: M @ x, torch.zeros(1, 3), torch.zeros(1, 1),
+                                torch.tensor([[2.0, 4.0]]), cg_iters=10, iters=5)
+    torch.testing.assert_close(delta, torch.tensor([[1.0, 1.0, 2.0]]), atol=1e-4, rtol=0)
