@@ -4,7 +4,8 @@
 
 * Open loop: left, the returned plan replayed in the simulator; right, the world model's
   own rollout of it, decoded to states and drawn with the env's renderer (held for the k
-  env steps of each model step).  Both show the goal.  From the first model step whose
+  env steps of each model step), and for a visual model also its decoder's frame (what
+  it imagines).  Both show the goal.  From the first model step whose
   decoded state is no longer within the success tolerance of the simulator's, the
   caption says "diverged" and the model panel is framed in red.  For GRASP, frames
   follow with its virtual states at every snapshot (the trail on the right), the lifted
@@ -104,14 +105,28 @@ def draw(task: Task, state: np.ndarray, goal: np.ndarray, size: int,
 
 def _panel_pair(left: np.ndarray, right: np.ndarray, caption: str, alarm: bool) -> np.ndarray:
     h, w, _ = left.shape
-    out = Image.new("RGB", (2 * w + GAP, h + CAPTION), (255, 255, 255))
+    wr = right.shape[1]
+    out = Image.new("RGB", (w + GAP + wr, h + CAPTION), (255, 255, 255))
     out.paste(Image.fromarray(left), (0, CAPTION))
     out.paste(Image.fromarray(right), (w + GAP, CAPTION))
     pen = ImageDraw.Draw(out)
     pen.text((4, 2), caption, fill=RED if alarm else (0, 0, 0))
     if alarm:
-        pen.rectangle((w + GAP, CAPTION, 2 * w + GAP - 1, CAPTION + h - 1), outline=RED, width=3)
+        pen.rectangle((w + GAP, CAPTION, w + GAP + wr - 1, CAPTION + h - 1), outline=RED, width=3)
     return np.asarray(out)
+
+
+@torch.no_grad()
+def _imagined(ep: Episode, actions: np.ndarray, size: int) -> list[np.ndarray] | None:
+    """A visual model's own frames of its rollout of ``actions (T, A)`` (its decoder, what
+    it imagines), ``T+1`` images of ``size`` px; None for a model without a decoder."""
+    if not hasattr(ep.model, "reconstruct"):
+        return None
+    z0 = ep.model.encode(torch.as_tensor(ep.start[None], dtype=torch.float32))
+    zs = ep.model.rollout(z0, torch.as_tensor(actions[None], dtype=torch.float32))[0]
+    imgs = (ep.model.reconstruct(zs).clamp(0, 1) * 255).byte().permute(0, 2, 3, 1).numpy()
+    return [np.asarray(Image.fromarray(i).resize((size, size), Image.Resampling.NEAREST))
+            for i in imgs]
 
 
 @torch.no_grad()
@@ -151,13 +166,18 @@ def frames(ep: Episode, size: int = 224) -> list[np.ndarray]:
     agree = env.is_success(sim[::k], model)
     env.close()
     diverged = int(np.argmin(agree)) * k if not agree.all() else None
+    imagined = _imagined(ep, plan, size)
     out = []
     for t in range(len(sim)):
         alarm = diverged is not None and t >= diverged
         caption = f"{ep.planner}  t={t}/{len(moves)}  simulator | world model" + (
+            " (probe | its own frame)" if imagined else "") + (
             f"  diverged at t={diverged}" if alarm else "")
-        out.append(_panel_pair(draw(task, sim[t], ep.goal, size),
-                               draw(task, model[t // k], ep.goal, size), caption, alarm))
+        right = draw(task, model[t // k], ep.goal, size)
+        if imagined:
+            right = np.concatenate([right, np.full((size, GAP, 3), 255, np.uint8),
+                                    imagined[t // k]], axis=1)
+        out.append(_panel_pair(draw(task, sim[t], ep.goal, size), right, caption, alarm))
     trail = ep.plans.get("virtual_states")
     if trail is not None:  # GRASP: its virtual states across iterations
         for r, states in enumerate(trail):
@@ -168,7 +188,9 @@ def frames(ep: Episode, size: int = 224) -> list[np.ndarray]:
                                    draw(task, ep.start, ep.goal, size, path),
                                    f"GRASP virtual states, snapshot {r + 1}/{len(trail)}",
                                    False))
-    return out
+    wide = max(o.shape[1] for o in out)  # one size for every frame of an animation
+    return [np.pad(o, ((0, 0), (0, wide - o.shape[1]), (0, 0)), constant_values=255)
+            for o in out]
 
 
 def save(images: list[np.ndarray], out: Path, fps: float = 10.0) -> Path:
