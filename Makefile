@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 H       ?= 60
 
-.PHONY: install run test lint bench checkpoints sweep regression baseline clean
+.PHONY: install run test lint bench checkpoints sweep regression baseline capacity clean
 
 install: $(STAMP)
 
@@ -46,6 +46,25 @@ baseline: install
 	rm -rf results/runs/ci-baseline
 	$(BIN)/grasp-bench run $(REGRESSION) --out results/runs/ci-baseline
 	cp results/runs/ci-baseline/summary.csv results/reference/ci_baseline.csv
+
+# Brittleness against capacity (README, "The visual model"): Push-T visual models that
+# share the shipped one's frozen encoder with predictors 16 / 32 (shipped) / 64 wide, and
+# one on a frozen random encoder; each measured, then GRASP against its ablations.
+CAPACITY := results/reference/cpu/capacity
+PIXEL    := --env pusht --model pixel
+capacity: install
+	mkdir -p $(CAPACITY)
+	for h in 16 64; do $(BIN)/grasp-bench train $(PIXEL) --arch hidden=$$h --device cpu \
+	  --encoder-from checkpoints/pusht-pixel.pt --out $(CAPACITY)/pusht-pixel-h$$h.pt --force; done
+	$(BIN)/grasp-bench train $(PIXEL) --encoder-from random --device cpu \
+	  --out $(CAPACITY)/pusht-pixel-random-encoder.pt --force
+	$(BIN)/grasp-bench models --brittleness
+	$(BIN)/grasp-bench models --dir $(CAPACITY) --brittleness
+	for m in checkpoints/pusht-pixel $(CAPACITY)/pusht-pixel-h16 $(CAPACITY)/pusht-pixel-h64 \
+	    $(CAPACITY)/pusht-pixel-random-encoder; do \
+	  out=results/runs/capacity-$$(basename $$m); rm -rf $$out; \
+	  $(BIN)/grasp-bench run $(PIXEL) --checkpoint $$m.pt --horizon 40 --device cpu \
+	    --planners grasp,grasp-nosg,grasp-nonoise --episodes 20 --out $$out; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -322,7 +322,8 @@ def _architecture(manifest: dict) -> str:
 def _print_models(rows) -> None:
     table = Table(title="World models")
     for col in ("checkpoint", "architecture", "env", "k", "MB", "train s", "val loss",
-                "open-loop error H40", "H80", "reference fidelity H40/60/80 %", "sha256"):
+                "read error", "open-loop error H40", "H80", "reference fidelity H40/60/80 %",
+                "sha256"):
         table.add_column(col)
     for path, m, *status in rows:
         ol = m.get("validation", {}).get("open_loop", {})
@@ -337,11 +338,14 @@ def _print_models(rows) -> None:
                 f"{k} {v:.3g}" for k, v in ol.get(h, {}).items() if not k.endswith("_p90")
             )
 
+        read = fmt("probe", {"probe": m.get("validation", {}).get("probe", {})}) or "-"
+
         table.add_row(
             Path(path).name, _architecture(m), m.get("task", m.get("env_id", "?")),
             str(m.get("frameskip")),
             f"{m.get('bytes', 0) / 1e6:.2f}", str(m.get("training", {}).get("seconds", "?")),
-            f"{m.get('validation', {}).get('loss', float('nan')):.4f}", fmt("H40"), fmt("H80"),
+            f"{m.get('validation', {}).get('loss', float('nan')):.4f}", read, fmt("H40"),
+            fmt("H80"),
             fid_text if fid else "-", status[0] if status else "ok (just written)",
         )
     console.print(table)
@@ -351,6 +355,8 @@ def _print_models(rows) -> None:
     console.print("  architectures: " + ", ".join(f"{a} ({source(MODELS, a)})"
                                                   for a in ARCHITECTURES),
                   highlight=False, soft_wrap=True, markup=False)
+    console.print("  read error: decode(encode(s)) against s on validation states (a visual "
+                  "model's probe on true frames; median)", highlight=False, soft_wrap=True)
     console.print("  reference fidelity: the share of validation problems whose own reference "
                   "actions succeed under the model (95% Wilson intervals in the manifest)",
                   highlight=False, soft_wrap=True)
