@@ -52,11 +52,13 @@ baseline: install
 # one on a frozen random encoder; each measured, then GRASP against its ablations.
 CAPACITY := results/reference/cpu/capacity
 PIXEL    := --env pusht --model pixel
+# shorter than the shipped recipe's 15 predictor and 20 probe epochs, to fit a CPU session
+STUDY    := --device cpu --epochs 8 --train probe_epochs=6
 capacity: install
 	mkdir -p $(CAPACITY)
-	for h in 16 64; do $(BIN)/grasp-bench train $(PIXEL) --arch hidden=$$h --device cpu \
+	for h in 16 64; do $(BIN)/grasp-bench train $(PIXEL) --arch hidden=$$h $(STUDY) \
 	  --encoder-from checkpoints/pusht-pixel.pt --out $(CAPACITY)/pusht-pixel-h$$h.pt --force; done
-	$(BIN)/grasp-bench train $(PIXEL) --encoder-from random --device cpu \
+	$(BIN)/grasp-bench train $(PIXEL) --encoder-from random $(STUDY) \
 	  --out $(CAPACITY)/pusht-pixel-random-encoder.pt --force
 	$(BIN)/grasp-bench models --brittleness
 	$(BIN)/grasp-bench models --dir $(CAPACITY) --brittleness

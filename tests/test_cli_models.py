@@ -78,6 +78,8 @@ def test_train_on_episodes_shorter_than_the_rollout_loss_is_one_line(tmp_path):
         (("train", "--model", "pixel", "--encoder-from", "checkpoints/pusht.pt"),
          "not a visual checkpoint"),
         (("bench", "--model", "vit"), "--model must be one of"),
+        (("train", "--train", "epochs=many"), "not a valid int"),
+        (("train", "--model", "pixel", "--train", "epochs=3"), "FIELD one of encoder_epochs"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args, message):

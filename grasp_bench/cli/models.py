@@ -127,6 +127,9 @@ def train(
     arch: Annotated[list[str] | None, typer.Option(
         "--arch", help="Override an architecture field of the recipe, FIELD=VALUE "
                        "(repeatable; e.g. --arch hidden=64 --arch layers=4).")] = None,
+    train_set: Annotated[list[str] | None, typer.Option(
+        "--train", help="Override a training-config field of the recipe, FIELD=VALUE "
+                        "(repeatable; e.g. --train probe_epochs=6).")] = None,
     encoder_from: Annotated[str | None, typer.Option(
         help="pixel: reuse this visual checkpoint's frozen encoder and decoder (stage 1 "
              "skipped), as the capacity study does; 'random': a frozen random encoder.")] =
@@ -157,7 +160,7 @@ def train(
         raise UserError("--encoder-from is for --model pixel")
     architecture = arch_for(task, recipe.kind, **{**recipe.arch, **parse_fields(
         type(arch_for(task, recipe.kind, **recipe.arch)), arch or [], "--arch")})
-    cfg = recipe.train
+    cfg = replace(recipe.train, **parse_fields(type(recipe.train), train_set or [], "--train"))
     if epochs is not None:
         _positive("epochs", epochs)
         cfg = replace(cfg, **{"predictor_epochs" if model == "pixel" else "epochs": epochs})
