@@ -187,20 +187,21 @@ def train_pixel_model(train: Trajectories, val: Trajectories, arch: PixelConfig,
         p.requires_grad_(False)
 
     # 3. probe on true and predicted latents ----------------------------------------------------
-    def probe_loss(z: torch.Tensor, w: torch.Tensor, a: torch.Tensor, states) -> torch.Tensor:
-        zt = z[w]
+    def probe_loss(z: torch.Tensor, w: torch.Tensor, a: torch.Tensor,
+                   f: torch.Tensor) -> torch.Tensor:
+        zt, ft = z[w], f[w]
         with torch.no_grad():
             zp = model.rollout(zt[:, 0], a)[:, 1:]
-        f = model.features(torch.as_tensor(states, dtype=torch.float32, device=device))
-        ft = f[w]
         w = model.observed  # velocities: no frame shows them
         read = lambda z_: model.probe(z_.reshape(-1, z_.shape[-1])).reshape(*z_.shape[:-1], -1)  # noqa: E731
         return ((read(zt) - ft).square() * w).mean() + ((read(zp) - ft[:, 1:]).square() * w).mean()
 
-    s_tr, s_va = sets[0][3], sets[1][3]
+    with torch.no_grad():
+        f_tr, f_va = (model.features(torch.as_tensor(s[3], dtype=torch.float32, device=device))
+                      for s in sets)
     history["probe"] = _fit(
-        model.probe.parameters(), lambda idx: probe_loss(z_tr, w_tr[idx], a_tr[idx], s_tr),
-        len(w_tr), lambda: _mean_over(lambda sl: probe_loss(z_va, w_va[sl], a_va[sl], s_va),
+        model.probe.parameters(), lambda idx: probe_loss(z_tr, w_tr[idx], a_tr[idx], f_tr),
+        len(w_tr), lambda: _mean_over(lambda sl: probe_loss(z_va, w_va[sl], a_va[sl], f_va),
                                       len(w_va)),
         cfg.probe_epochs, cfg, "probe", progress, torch.nn.ModuleDict({"p": model.probe}),
         cap=cfg.max_windows)
