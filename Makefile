@@ -64,7 +64,7 @@ capacity: install
 	$(BIN)/grasp-bench models --dir $(CAPACITY) --brittleness
 	for m in checkpoints/pusht-pixel $(CAPACITY)/pusht-pixel-h16 $(CAPACITY)/pusht-pixel-h64 \
 	    $(CAPACITY)/pusht-pixel-random-encoder; do \
-	  out=results/runs/capacity-$$(basename $$m); rm -rf $$out; \
+	  out=$(CAPACITY)/run-$$(basename $$m); rm -rf $$out; \
 	  $(BIN)/grasp-bench run $(PIXEL) --checkpoint $$m.pt --horizon 40 --device cpu \
 	    --planners grasp,grasp-nosg,grasp-nonoise --episodes 20 --out $$out; done
 
