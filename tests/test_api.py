@@ -88,3 +88,18 @@ def test_load_model_and_problems(tiny_checkpoint):
     with pytest.raises(UserError, match="split"):
         api.problems("pusht", 10, 3, split="train")
     assert __import__("grasp_bench").api is api
+
+
+@pytest.mark.parametrize("env", ["pusht", "ballnav"])
+def test_the_shipped_visual_models_load_and_plan(env):
+    """The shipped visual checkpoints load offline (sha256 checked) and serve a cell."""
+    import torch
+
+    model, manifest = api.load_model(env, model="pixel")
+    assert manifest["architecture"]["class"] == "PixelWM" and model.latent_dim >= 512
+    starts = api.problems(env, 20, 2).starts
+    with torch.no_grad():
+        z = model.encode(torch.as_tensor(starts, dtype=torch.float32))
+    assert z.shape == (2, model.latent_dim)
+    cell = api.run_cell(env, "cem", 20, episodes=2, overrides=CEM, model="pixel")
+    assert len(cell.episodes) == 2 and (cell.episodes.model == f"{env}-pixel").all()
