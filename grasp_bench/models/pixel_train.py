@@ -192,9 +192,13 @@ def train_pixel_model(train: Trajectories, val: Trajectories, arch: PixelConfig,
         zt, ft = z[w], f[w]
         with torch.no_grad():
             zp = model.rollout(zt[:, 0], a)[:, 1:]
-        w = model.observed  # velocities: no frame shows them
-        read = lambda z_: model.probe(z_.reshape(-1, z_.shape[-1])).reshape(*z_.shape[:-1], -1)  # noqa: E731
-        return ((read(zt) - ft).square() * w).mean() + ((read(zp) - ft[:, 1:]).square() * w).mean()
+        seen = model.observed  # (F,) 0 for velocities: no frame shows them
+
+        def read(z_: torch.Tensor) -> torch.Tensor:  # the probe on (N, T, D)
+            return model.probe(z_.reshape(-1, z_.shape[-1])).reshape(*z_.shape[:-1], -1)
+
+        return (((read(zt) - ft).square() * seen).mean()
+                + ((read(zp) - ft[:, 1:]).square() * seen).mean())
 
     with torch.no_grad():
         f_tr, f_va = (model.features(torch.as_tensor(s[3], dtype=torch.float32, device=device))
