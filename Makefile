@@ -52,7 +52,7 @@ baseline: install
 # one on a frozen random encoder; each measured, then GRASP against its ablations.
 CAPACITY := results/reference/cpu/capacity
 PIXEL    := --env pusht --model pixel
-# shorter than the shipped recipe's 15 predictor and 20 probe epochs, to fit a CPU session
+# shorter than the shipped recipe's 15 predictor and 20 probe epochs, to fit ~30 CPU minutes
 STUDY    := --device cpu --epochs 8 --train probe_epochs=6
 capacity: install
 	mkdir -p $(CAPACITY)
