@@ -217,6 +217,30 @@ def concatenate(parts: list[Trajectories]) -> Trajectories:
     )
 
 
+def window_indices(
+    data: Trajectories, frameskip: int, steps: int, stride: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where the windows of ``steps`` model steps lie: indices into ``data.states`` of the
+    ``steps + 1`` states of each, every ``frameskip`` env steps, ``(M, steps + 1)``, and
+    into ``data.actions`` of each window's first action, ``(M,)``."""
+    span = frameskip * steps
+    starts_s, starts_a = [], []
+    for off_s, off_a, n in zip(data.state_offsets, data.action_offsets, data.lengths, strict=True):
+        idx = np.arange(0, n - span + 1, stride)
+        starts_s.append(off_s + idx)
+        starts_a.append(off_a + idx)
+    s_idx, a_idx = np.concatenate(starts_s), np.concatenate(starts_a)
+    return s_idx[:, None] + frameskip * np.arange(steps + 1)[None], a_idx
+
+
+def window_actions(data: Trajectories, a_idx: np.ndarray, frameskip: int,
+                   steps: int) -> np.ndarray:
+    """The stacked model actions ``(M, steps, frameskip * A)`` of windows starting at the
+    action indices ``a_idx (M,)``."""
+    acts = data.actions[a_idx[:, None] + np.arange(frameskip * steps)[None]]  # (M, span, A)
+    return acts.reshape(len(a_idx), steps, frameskip * data.actions.shape[1])
+
+
 def model_windows(
     data: Trajectories, frameskip: int, steps: int, stride: int = 1
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -226,15 +250,6 @@ def model_windows(
         s0 ``(M, S)``, actions ``(M, steps, frameskip * A)``, targets ``(M, steps, S)``:
         the env state every ``frameskip`` env steps after ``s0``.
     """
-    span = frameskip * steps
-    starts_s, starts_a = [], []
-    for off_s, off_a, n in zip(data.state_offsets, data.action_offsets, data.lengths, strict=True):
-        idx = np.arange(0, n - span + 1, stride)
-        starts_s.append(off_s + idx)
-        starts_a.append(off_a + idx)
-    s_idx, a_idx = np.concatenate(starts_s), np.concatenate(starts_a)
-    A = data.actions.shape[1]
-    acts = data.actions[a_idx[:, None] + np.arange(span)[None]]  # (M, span, A)
-    acts = acts.reshape(len(a_idx), steps, frameskip * A)
-    targets = data.states[s_idx[:, None] + frameskip * np.arange(1, steps + 1)[None]]
-    return data.states[s_idx], acts, targets
+    s_idx, a_idx = window_indices(data, frameskip, steps, stride)
+    states = data.states[s_idx]
+    return states[:, 0], window_actions(data, a_idx, frameskip, steps), states[:, 1:]

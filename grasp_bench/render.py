@@ -117,24 +117,27 @@ def _panel_pair(left: np.ndarray, right: np.ndarray, caption: str, alarm: bool) 
 
 
 @torch.no_grad()
-def _imagined(ep: Episode, actions: np.ndarray, size: int) -> list[np.ndarray] | None:
-    """A visual model's own frames of its rollout of ``actions (T, A)`` (its decoder, what
-    it imagines), ``T+1`` images of ``size`` px; None for a model without a decoder."""
+def _imagined(ep: Episode, zs: torch.Tensor, size: int) -> list[np.ndarray] | None:
+    """A visual model's own frames of its latents ``zs (T+1, D)`` (its decoder, what it
+    imagines), images of ``size`` px; None for a model without a decoder."""
     if not hasattr(ep.model, "reconstruct"):
         return None
-    z0 = ep.model.encode(torch.as_tensor(ep.start[None], dtype=torch.float32))
-    zs = ep.model.rollout(z0, torch.as_tensor(actions[None], dtype=torch.float32))[0]
     imgs = (ep.model.reconstruct(zs).clamp(0, 1) * 255).byte().permute(0, 2, 3, 1).numpy()
     return [np.asarray(Image.fromarray(i).resize((size, size), Image.Resampling.NEAREST))
             for i in imgs]
 
 
 @torch.no_grad()
+def _model_latents(ep: Episode, start: np.ndarray, actions: np.ndarray) -> torch.Tensor:
+    """The model's rollout of ``actions (T, A)`` from ``start``: latents ``(T+1, D)``."""
+    z0 = ep.model.encode(torch.as_tensor(start[None], dtype=torch.float32))
+    return ep.model.rollout(z0, torch.as_tensor(actions[None], dtype=torch.float32))[0]
+
+
+@torch.no_grad()
 def _model_states(ep: Episode, start: np.ndarray, actions: np.ndarray) -> np.ndarray:
     """The model's rollout of ``actions (T, A)`` from ``start``, decoded: ``(T+1, S)``."""
-    z0 = ep.model.encode(torch.as_tensor(start[None], dtype=torch.float32))
-    zs = ep.model.rollout(z0, torch.as_tensor(actions[None], dtype=torch.float32))
-    return ep.model.decode(zs[0]).double().numpy()
+    return ep.model.decode(_model_latents(ep, start, actions)).double().numpy()
 
 
 def frames(ep: Episode, size: int = 224) -> list[np.ndarray]:
@@ -161,12 +164,14 @@ def frames(ep: Episode, size: int = 224) -> list[np.ndarray]:
     plan = ep.plans["actions"]
     moves = plan.reshape(len(plan) * k, -1).astype(np.float64)
     sim = replay(task.env_id, ep.start[None], moves[None], **task.env_kwargs)[0]
-    model = _model_states(ep, ep.start, plan)
+    zs = _model_latents(ep, ep.start, plan)
+    with torch.no_grad():
+        model = ep.model.decode(zs).double().numpy()
     env = task.make_env()
     agree = env.is_success(sim[::k], model)
     env.close()
     diverged = int(np.argmin(agree)) * k if not agree.all() else None
-    imagined = _imagined(ep, plan, size)
+    imagined = _imagined(ep, zs, size)
     out = []
     for t in range(len(sim)):
         alarm = diverged is not None and t >= diverged

@@ -16,6 +16,15 @@ ACTION_LOW = -1.0
 ACTION_HIGH = 1.0
 
 
+def serial_rollout(step, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """The rollout every built-in model shares: ``step`` applied T times in sequence.
+    ``z0 (B, D)``, ``actions (B, T, A)`` -> ``(B, T+1, D)``, z0 first."""
+    zs = [z0]
+    for t in range(actions.shape[-2]):
+        zs.append(step(zs[-1], actions[..., t, :]))
+    return torch.stack(zs, dim=-2)
+
+
 @runtime_checkable
 class WorldModel(Protocol):
     """A learned transition model F in a latent space.

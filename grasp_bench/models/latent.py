@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from grasp_bench.models.base import serial_rollout
 from grasp_bench.models.mlp import angle_features, state_from_features
 
 __all__ = ["LatentConfig", "LatentMLP"]
@@ -113,10 +114,7 @@ class LatentMLP(nn.Module):
 
     def rollout(self, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """``z0 (B, D)``, ``actions (B, T, A)`` -> ``(B, T+1, D)``, z0 first."""
-        zs = [z0]
-        for t in range(actions.shape[-2]):
-            zs.append(self.step(zs[-1], actions[..., t, :]))
-        return torch.stack(zs, dim=-2)
+        return serial_rollout(self.step, z0, actions)
 
     # -- training ---------------------------------------------------------------------------
     @torch.no_grad()

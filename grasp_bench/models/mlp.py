@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from grasp_bench.models.base import serial_rollout
+
 
 @dataclass(frozen=True)
 class MLPConfig:
@@ -99,10 +101,7 @@ class StateMLP(nn.Module):
 
     def rollout(self, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """``z0 (B, D)``, ``actions (B, T, A)`` -> ``(B, T+1, D)``, z0 first."""
-        zs = [z0]
-        for t in range(actions.shape[-2]):
-            zs.append(self.step(zs[-1], actions[..., t, :]))
-        return torch.stack(zs, dim=-2)
+        return serial_rollout(self.step, z0, actions)
 
     # -- goal metric --------------------------------------------------------------------------
     def goal_weights(self, scales) -> torch.Tensor:

@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from grasp_bench.models.base import serial_rollout
 from grasp_bench.models.camera import Camera, CameraConfig
 from grasp_bench.models.mlp import angle_features, state_from_features
 
@@ -198,10 +199,7 @@ class PixelWM(nn.Module):
 
     def rollout(self, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """``z0 (B, D)``, ``actions (B, T, A)`` -> ``(B, T+1, D)``, z0 first."""
-        zs = [z0]
-        for t in range(actions.shape[-2]):
-            zs.append(self.step(zs[-1], actions[..., t, :]))
-        return torch.stack(zs, dim=-2)
+        return serial_rollout(self.step, z0, actions)
 
     @torch.no_grad()
     def fit_normalization(self, states: torch.Tensor, next_states: torch.Tensor) -> None:

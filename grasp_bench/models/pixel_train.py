@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from grasp_bench.data import Trajectories
+from grasp_bench.data import Trajectories, window_actions, window_indices
 from grasp_bench.models.camera import in_view
 from grasp_bench.models.pixel import PixelConfig, PixelWM
 from grasp_bench.models.train import TrainResult
@@ -53,18 +53,9 @@ class PixelTrainConfig:
 def windows(data: Trajectories, k: int, steps: int, camera) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the states ``(M, steps+1)`` (into ``data.states``, every ``k`` env steps)
     and the stacked actions ``(M, steps, k*A)`` of every window whose states are in view."""
-    span = k * steps
-    s_idx, a_idx = [], []
-    for off_s, off_a, n in zip(data.state_offsets, data.action_offsets, data.lengths, strict=True):
-        start = np.arange(0, n - span + 1)
-        s_idx.append(off_s + start[:, None] + k * np.arange(steps + 1)[None])
-        a_idx.append(off_a + start)
-    s_idx, a_idx = np.concatenate(s_idx), np.concatenate(a_idx)
+    s_idx, a_idx = window_indices(data, k, steps)
     ok = in_view(camera, data.states)[s_idx].all(axis=1)
-    s_idx, a_idx = s_idx[ok], a_idx[ok]
-    A = data.actions.shape[1]
-    acts = data.actions[a_idx[:, None] + np.arange(span)[None]].reshape(len(a_idx), steps, k * A)
-    return s_idx, acts.astype(np.float32)
+    return s_idx[ok], window_actions(data, a_idx[ok], k, steps).astype(np.float32)
 
 
 def _batches(n: int, size: int, gen: torch.Generator | None, cap: int | None = None):

@@ -158,18 +158,22 @@ def open_loop_errors(
         s0, acts, targets = model_windows(data, k, h // k, stride=10)
         z = model.encode(torch.as_tensor(s0, dtype=torch.float32))
         pred = model.decode(model.rollout(z, torch.as_tensor(acts))[:, -1]).double().numpy()
-        true = targets[:, -1]
-        row = {}
-        for name, idx in metrics.items():
-            diff = pred[:, list(idx)] - true[:, list(idx)]
-            if all(i in angle_indices for i in idx):
-                err = _wrap(diff).max(axis=1)
-            else:
-                err = np.linalg.norm(diff, axis=1)
-            row[name] = float(np.median(err))
-            row[f"{name}_p90"] = float(np.quantile(err, 0.9))
-        out[f"H{h}"] = row
+        out[f"H{h}"] = _errors(pred, targets[:, -1], metrics, angle_indices)
     return out
+
+
+def _errors(pred: np.ndarray, true: np.ndarray, metrics: dict[str, tuple[int, ...]],
+            angle_indices: tuple[int, ...]) -> dict[str, float]:
+    """Per metric, the median and 90th percentile of the error of states ``pred (N, S)``
+    against ``true (N, S)``: L2 over its indices, or the largest wrapped angle error."""
+    row = {}
+    for name, idx in metrics.items():
+        diff = pred[:, list(idx)] - true[:, list(idx)]
+        err = _wrap(diff).max(axis=1) if all(i in angle_indices for i in idx) \
+            else np.linalg.norm(diff, axis=1)
+        row[name] = float(np.median(err))
+        row[f"{name}_p90"] = float(np.quantile(err, 0.9))
+    return row
 
 
 @torch.no_grad()
@@ -181,11 +185,4 @@ def probe_errors(model: torch.nn.Module, data: Trajectories, metrics: dict[str, 
     cannot read a true frame within the success tolerance cannot judge any plan."""
     s = data.states[::stride]
     out = model.decode(model.encode(torch.as_tensor(s, dtype=torch.float32))).double().numpy()
-    row = {}
-    for name, idx in metrics.items():
-        diff = out[:, list(idx)] - s[:, list(idx)]
-        err = _wrap(diff).max(axis=1) if all(i in angle_indices for i in idx) \
-            else np.linalg.norm(diff, axis=1)
-        row[name] = float(np.median(err))
-        row[f"{name}_p90"] = float(np.quantile(err, 0.9))
-    return row
+    return _errors(out, s, metrics, angle_indices)
