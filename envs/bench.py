@@ -161,9 +161,12 @@ def demonstrator_stats(
     rng = np.random.default_rng(12345)
     goal = env.goal_pose
     rows, segs = [], {h: [] for h in horizons}
+    all_actions, all_states = [], []
     t0 = time.perf_counter()
     for seed in range(episodes):
         states, actions, ok = demonstrate(env, seed, max_steps=max_steps)
+        all_actions.append(actions)
+        all_states.append(states)
         b = states[:, 2:4]
         pos = np.linalg.norm(b[[0, -1]] - goal[:2], axis=1)
         ang = np.degrees(angle_error(states[[0, -1], 4], goal[2]))
@@ -187,6 +190,32 @@ def demonstrator_stats(
         "moved": cols[6],
         "segments": {h: np.array(v) for h, v in segs.items()},
         "seconds": seconds,
+        "pace": pace_stats(all_states, all_actions),
+    }
+
+
+#: The statistics of DINO-WM's Push-T training data (``pusht_noise``), hard-coded in its
+#: loader (gaoyuezhou/dino_wm ``datasets/pusht_dset.py``: ACTION_STD, STATE_STD), and its
+#: ~125 steps per episode (2,336,736 frames / 18,685 episodes).
+DINO_WM_PACE = {
+    "action std x": 0.2019, "action std y": 0.2002,
+    "agent velocity std x (px/s)": 74.8, "agent velocity std y (px/s)": 74.1,
+    "block position std x (px)": 52.7, "block position std y (px)": 57.5,
+    "mean episode length (steps)": 125.1,
+}
+
+
+def pace_stats(states: list[np.ndarray], actions: list[np.ndarray]) -> dict[str, float]:
+    """The figures of :data:`DINO_WM_PACE` over episodes ``states [(L+1, 7)]``,
+    ``actions [(L, 2)]`` (every frame counted, as a data loader's statistics are)."""
+    a, s = np.concatenate(actions), np.concatenate(states)
+    a_std, v_std, b_std = a.std(0), s[:, 5:7].std(0), s[:, 2:4].std(0)
+    return {
+        "action std x": float(a_std[0]), "action std y": float(a_std[1]),
+        "agent velocity std x (px/s)": float(v_std[0]),
+        "agent velocity std y (px/s)": float(v_std[1]),
+        "block position std x (px)": float(b_std[0]), "block position std y (px)": float(b_std[1]),
+        "mean episode length (steps)": float(np.mean([len(x) for x in actions])),
     }
 
 
@@ -219,6 +248,10 @@ def print_demonstrator_stats(episodes: int) -> None:
         for h, v in st["segments"].items()
     )
     print(f"  net block displacement over random H-step segments (median): {cells}")
+    print(f"  {'pace (every frame)':<30} {'ours':>9} {'DINO-WM':>9} {'ratio':>7}")
+    for name, ref in DINO_WM_PACE.items():
+        ours = st["pace"][name]
+        print(f"  {name:<30} {ours:>9.4g} {ref:>9.4g} {ours / ref:>7.2f}")
 
 
 def main(argv: list[str] | None = None) -> None:

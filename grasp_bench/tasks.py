@@ -103,7 +103,9 @@ PUSHT = Task(
     # DINO-WM's problems are segments of (noisy) demonstrations; the random pushes stay
     # as the harder stress set.
     problem_sources=("demo", "behaviour"),
-    demo_description={"noise_std": 0.1, "epsilon": 0.05},
+    # At the pace of the paper's data (envs.policies.demonstrator, "Pace").
+    demo_description={"noise_std": 0.05, "epsilon": 0.02, "walk_speed": 0.35,
+                      "speed_range": (0.2, 0.4)},
 )
 
 

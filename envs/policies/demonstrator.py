@@ -56,6 +56,12 @@ class PushTDemonstrator(ScriptedPolicy):
     exceeds 0.95 (:data:`envs.pusht.SUCCESS_COVERAGE`) it holds still
     (zero action before noise) and ``done`` is True.
 
+    Pace. The defaults (``walk_speed`` 0.35, ``speed_range`` (0.2, 0.4),
+    ``noise_std`` 0.05, ``epsilon`` 0.02) match the statistics DINO-WM publishes
+    for its ``pusht_noise`` data within 10 % (action std ~0.20 per axis, agent
+    velocity std ~75 px/s, block position std ~53-57 px, ~125 steps an
+    episode; ``python -m envs.bench --demos 100`` prints them side by side).
+
     Attributes:
         done: the coverage of the target pose seen by the last ``act`` is
             > 0.95, or was and is still > 0.90 (holding, the agent coasts).
@@ -67,6 +73,8 @@ class PushTDemonstrator(ScriptedPolicy):
         noise_std, epsilon: see :class:`ScriptedPolicy`.
         angle_weight: px per radian of angle error in the pose error (> 0).
         speed_range: range of the per-contact push speed cap (action norm).
+        walk_speed: the largest action norm while walking or orbiting to a contact
+            (stepping away from the block: 0.4 of it).
         distance_cost: score penalty per 100 px of approach walk (>= 0).
         switch_margin: score gain needed to change contact (>= 0).
         patience: push steps without a 0.5 px fall of the error before
@@ -83,10 +91,11 @@ class PushTDemonstrator(ScriptedPolicy):
     def __init__(
         self,
         target_pose: Any = GOAL_POSE,
-        noise_std: float = 0.1,
-        epsilon: float = 0.05,
+        noise_std: float = 0.05,
+        epsilon: float = 0.02,
         angle_weight: float = 80.0,
-        speed_range: tuple[float, float] = (0.4, 0.8),
+        speed_range: tuple[float, float] = (0.2, 0.4),
+        walk_speed: float = 0.35,
         distance_cost: float = 0.15,
         switch_margin: float = 0.3,
         patience: int = 8,
@@ -110,6 +119,9 @@ class PushTDemonstrator(ScriptedPolicy):
             raise ValueError(f"patience must be an integer >= 1, got {patience!r}")
         self.angle_weight = float(angle_weight)
         self.speed_range = _check_range(speed_range, "speed_range", 0.0, 1.0)
+        if not (isinstance(walk_speed, int | float) and 0.0 < walk_speed <= 1.0):
+            raise ValueError(f"walk_speed must be a number in (0, 1], got {walk_speed!r}")
+        self.walk_speed = float(walk_speed)
         self.distance_cost = float(distance_cost)
         self.switch_margin = float(switch_margin)
         self.patience = patience
@@ -244,10 +256,10 @@ class PushTDemonstrator(ScriptedPolicy):
             ring = poly.exterior
             near = np.array(ring.interpolate(ring.project(here)).coords[0])
             away = agent - near
-            return 0.4 * away / max(np.linalg.norm(away), 1e-9)
+            return 0.4 * self.walk_speed * away / max(np.linalg.norm(away), 1e-9)
         if poly.distance(shapely.LineString([tuple(agent), tuple(q)])) >= AGENT_RADIUS:
             a = g / 70.0
-            norm = math.hypot(*a)
+            norm = math.hypot(*a) / self.walk_speed
             return a / norm if norm > 1.0 else a
         return self._orbit(agent, np.asarray(cog), q, poly, gap)
 
@@ -274,7 +286,7 @@ class PushTDemonstrator(ScriptedPolicy):
         w = w - agent
         norm = math.hypot(*w) / 100.0
         scale = 1.0 / norm if norm > 1.0 else (0.6 / norm if 0.0 < norm < 0.6 else 1.0)
-        return w * (scale / 100.0)
+        return w * (scale * self.walk_speed / 100.0)
 
 
 def demonstrate(

@@ -35,12 +35,14 @@ def test_demonstrator_makes_progress_on_seeded_episodes() -> None:
 
 
 def test_error_falls_steadily_along_an_episode() -> None:
-    states, _, _ = demonstrate(PushTEnv(), 7)
     ref = PushTDemonstrator()
-    err = np.array([_error(ref, s) for s in states])
-    quarters = np.array_split(err, 4)
-    means = [q.mean() for q in quarters]
-    assert all(b < a for a, b in zip(means, means[1:], strict=False))
+    for seed in (7, 8, 9):
+        states, _, _ = demonstrate(PushTEnv(), seed)
+        err = np.array([_error(ref, s) for s in states])
+        means = [q.mean() for q in np.array_split(err, 4)]
+        # never rises (1 px) from one quarter to the next (the first may be all walking)
+        assert all(b <= a + 1.0 for a, b in zip(means, means[1:], strict=False)), (seed, means)
+        assert means[-1] < 0.5 * means[0]
 
 
 def test_reaches_a_non_default_target_pose() -> None:
