@@ -18,12 +18,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 import torch
 
 from grasp_bench.judging import judge, model_success, reference_success, to_env_actions
+from grasp_bench.models.action_space import ActionStats, ZScoredActions
 from grasp_bench.planners import make_planner
 from grasp_bench.problems import ProblemSet
 from grasp_bench.results import EPISODE_COLUMNS, SNAPSHOT_COLUMNS
@@ -42,7 +44,9 @@ class CellResult:
 
 @dataclass(frozen=True)
 class CellContext:
-    """What every cell of a run shares: the task, model, device, seed and goal metric."""
+    """What every cell of a run shares: the task, model, device, seed and goal metric, and
+    the statistics that z-score the planners' actions (None: the task's,
+    :attr:`Task.action_stats`)."""
 
     task: Task
     model: torch.nn.Module
@@ -52,6 +56,14 @@ class CellContext:
     goal_weights: torch.Tensor | None
     objective: str
     threads: int
+    action_stats: ActionStats | None = None
+
+    @cached_property
+    def planning_model(self) -> ZScoredActions:
+        """The model as planners see it: over z-scored actions (DESIGN.md, "Action space");
+        its ``to_raw`` turns their plans into env actions."""
+        stats = self.action_stats or self.task.action_stats
+        return ZScoredActions(self.model, stats).to(self.device)
 
 
 def time_to_success(success: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -80,7 +92,7 @@ def warm_up(ctx: CellContext, planner_name: str, overrides: dict, starts, goals,
     planner = make_planner(planner_name, {**overrides, "iterations": 2})
     with torch.no_grad():
         z0, zg = ctx.model.encode(starts), ctx.model.encode(goals)
-    planner.plan(ctx.model, z0, zg, T, goal_weights=ctx.goal_weights,
+    planner.plan(ctx.planning_model, z0, zg, T, goal_weights=ctx.goal_weights,
                  generator=torch.Generator(device=ctx.device).manual_seed(0))
     if ctx.device.type == "cuda":
         torch.cuda.synchronize(ctx.device)
@@ -135,11 +147,12 @@ def run_cell(
         with torch.no_grad():
             z0, zg = model.encode(starts[sl]), model.encode(goals[sl])
         gen = torch.Generator(device=device).manual_seed(ctx.seed + b)
-        result = planner.plan(model, z0, zg, T, generator=gen, goal_weights=ctx.goal_weights,
-                              snapshot_every=every)
+        result = planner.plan(ctx.planning_model, z0, zg, T, generator=gen,
+                              goal_weights=ctx.goal_weights, snapshot_every=every)
         # ---- outside the timed region: the model's verdict and the simulator's ----
         snaps = result.snapshots
-        plans = torch.stack([a for _, _, a in snaps])  # (R, m, T, A) on the CPU
+        # (R, m, T, A) on the CPU, in env actions (the planner's z-scores denormalized)
+        plans = ctx.planning_model.to_raw(torch.stack([a for _, _, a in snaps]))
         times = np.array([t for _, t, _ in snaps])
         s_np, g_np = problems.starts[sl], problems.goals[sl]
         succ_model = model_success(task, model, z0, plans.to(device), g_np)

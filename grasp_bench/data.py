@@ -8,8 +8,9 @@ Dataset file (``.npz``, written atomically):
 - ``seeds``    int64 ``(N,)``: the seed of each episode (env reset and policy);
 - ``meta``     JSON string: env id and kwargs, split, policy settings, package version.
 
-Episode ``i`` is fully determined by its seed, so a collection is identical whatever the
-number of worker processes.
+Episode ``i`` is fully determined by its seed (a noisy replay: by its seed and its place
+among its demonstration's replays), so a collection is identical whatever the number of
+worker processes.
 """
 
 from __future__ import annotations
@@ -128,12 +129,35 @@ def demo_episode(task: Task, seed: int, steps: int) -> tuple[np.ndarray, np.ndar
     return np.asarray(states, np.float64), np.asarray(actions, np.float32).reshape(-1, 2)
 
 
-def _collect_one(args: tuple[str, dict, int, int, str]) -> tuple[np.ndarray, np.ndarray]:
-    name, layout, seed, steps, source = args
+def replay_episodes(task: Task, seed: int, steps: int,
+                    noise_levels: tuple[float, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The demonstration of ``seed`` replayed open loop once per noise level, as DINO-WM's
+    ``pusht_noise`` replays its demonstrations "with various level of noise": replay ``r``
+    executes the demonstration's actions plus Gaussian noise of std ``noise_levels[r]``
+    (rng seeded by ``(seed, r)``, clipped to the action box) from its start, for as many
+    steps as the demonstration took.  Returns ``[(states (L + 1, S), actions (L, A))]``."""
+    from envs import replay
+
+    states, actions = demo_episode(task, seed, steps)
+    env = task.make_env()
+    out = []
+    for r, level in enumerate(noise_levels):
+        rng = np.random.default_rng([seed, r])
+        noisy = np.clip(actions + rng.normal(0.0, level, actions.shape), -1.0, 1.0)
+        noisy = noisy.astype(np.float32)
+        out.append((replay(env, states[:1], noisy[None])[0], noisy))
+    env.close()
+    return out
+
+
+def _collect_one(args: tuple) -> list[tuple[np.ndarray, np.ndarray]]:
+    name, layout, seed, steps, source, levels = args
     task = get_task(name, **layout)
+    if source == "replay":
+        return replay_episodes(task, seed, steps, levels)
     if source == "demo":
-        return demo_episode(task, seed, steps)
-    return collect_episode(task, seed, steps)
+        return [demo_episode(task, seed, steps)]
+    return [collect_episode(task, seed, steps)]
 
 
 def collect(
@@ -146,35 +170,47 @@ def collect(
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
     source: str = "behaviour",
+    noise_levels: tuple[float, ...] = (),
 ) -> Trajectories:
     """Collect ``episodes`` episodes of ``steps`` env steps, seeds from ``split``.
 
-    ``source``: ``behaviour`` (the scripted behaviour policy, with exploration) or ``demo``
+    ``source``: ``behaviour`` (the scripted behaviour policy, with exploration), ``demo``
     (the task's goal-directed demonstrations, each ending when the goal is covered, so
-    shorter than ``steps``).  Episode ``i`` uses seed ``SPLITS[split].start + seed + i``;
-    ``progress(n)`` is called with the number of episodes finished so far.
+    shorter than ``steps``) or ``replay`` (each demonstration replayed open loop once per
+    entry of ``noise_levels``, :func:`replay_episodes`: ``episodes * len(noise_levels)``
+    episodes, a demonstration's replays together).  Seed ``i`` is
+    ``SPLITS[split].start + seed + i``; ``progress(n)`` is called with the number of seeds
+    finished so far.
     """
     if episodes <= 0 or steps <= 0:
         raise UserError(f"episodes and steps must be positive (got {episodes}, {steps})")
     if split not in SPLITS:
         raise UserError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
-    if source not in task.problem_sources and source != "behaviour":
+    demo_based = source in ("demo", "replay")
+    if demo_based and "demo" not in task.problem_sources:
         raise UserError(f"{task.name} has no {source!r} episodes")
+    if source not in ("behaviour", "demo", "replay"):
+        raise UserError(f"unknown source {source!r}; expected behaviour, demo or replay")
+    levels = tuple(float(x) for x in noise_levels)
+    if (source == "replay") != bool(levels) or any(not (x >= 0.0) for x in levels):
+        raise UserError("noise_levels (each >= 0) are given with source 'replay', and only then")
     seeds = SPLITS[split].seeds(seed, episodes)
     workers = max(1, min(workers or os.cpu_count() or 1, episodes))
-    jobs = [(task.name, task.env_kwargs, s, steps, source) for s in seeds]
-    results: list[tuple[np.ndarray, np.ndarray]] = []
+    jobs = [(task.name, task.env_kwargs, s, steps, source, levels) for s in seeds]
+    done: list[list[tuple[np.ndarray, np.ndarray]]] = []
     if workers == 1:
         for j in jobs:
-            results.append(_collect_one(j))
+            done.append(_collect_one(j))
             if progress:
-                progress(len(results))
+                progress(len(done))
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for r in pool.map(_collect_one, jobs, chunksize=max(1, episodes // (8 * workers))):
-                results.append(r)
+                done.append(r)
                 if progress:
-                    progress(len(results))
+                    progress(len(done))
+    results = [ep for eps in done for ep in eps]
+    per_seed = max(1, len(levels))
     meta = {
         "env_id": task.env_id,
         "env_kwargs": task.env_kwargs,
@@ -184,15 +220,16 @@ def collect(
         "episodes": episodes,
         "steps": steps,
         "source": source,
-        "policy": task.demo_description if source == "demo" else task.policy_description,
-        "random_episodes": 0.0 if source == "demo" else task.random_episodes,
+        **({"noise_levels": list(levels)} if levels else {}),
+        "policy": task.demo_description if demo_based else task.policy_description,
+        "random_episodes": 0.0 if demo_based else task.random_episodes,
         "grasp_bench_version": __version__,
     }
     return Trajectories(
         states=np.concatenate([r[0] for r in results]),
         actions=np.concatenate([r[1] for r in results]),
         lengths=np.asarray([len(r[1]) for r in results], dtype=np.int64),
-        seeds=np.asarray(seeds, dtype=np.int64),
+        seeds=np.repeat(np.asarray(seeds, dtype=np.int64), per_seed),
         meta=meta,
     )
 

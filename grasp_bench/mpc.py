@@ -64,7 +64,7 @@ def run_mpc_cell(
     first = make_planner(planner_name, overrides)
     its = replan_iterations(first.config.iterations, replan_budget, first.snapshot_period)
     replanner = make_planner(planner_name, {**overrides, "iterations": its})
-    task, model, device = ctx.task, ctx.model, ctx.device
+    task, model, device, space = ctx.task, ctx.model, ctx.device, ctx.planning_model
     n, k = len(problems), model.frameskip
     bs = batch_size or n
     T = problems.horizon // k
@@ -95,20 +95,22 @@ def run_mpc_cell(
             planner = first if plan is None else replanner
             with torch.no_grad():
                 z = model.encode(torch.as_tensor(state, dtype=torch.float32, device=device))
-            result = planner.plan(model, z, zg, T - done, generator=gen,
-                                  goal_weights=ctx.goal_weights, init=plan)
+            warm = None if plan is None else space.to_z(plan)
+            result = planner.plan(space, z, zg, T - done, generator=gen,
+                                  goal_weights=ctx.goal_weights, init=warm)
             elapsed += result.elapsed_s
             iters += result.iterations
-            plans[:, len(times), : T - done] = result.actions.detach().cpu().float().numpy()
+            actions = space.to_raw(result.actions.detach())  # env actions (B, T - done, A)
+            plans[:, len(times), : T - done] = actions.cpu().float().numpy()
             # ---- outside the timed region: execute a prefix in the simulator ----
             steps = min(execute, T - done)
-            acts = to_env_actions(result.actions[:, :steps], k)  # (m, steps*k, 2)
+            acts = to_env_actions(actions[:, :steps], k)  # (m, steps*k, 2)
             finite &= np.isfinite(acts).all(axis=(1, 2))
             acts = np.nan_to_num(acts)  # a NaN plan executes as "stay" and fails
             moves.append(acts)
             state = np.stack([env.advance(a)[-1] for env, a in zip(envs, acts, strict=True)])
             done += steps
-            plan = result.actions[:, steps:] if done < T else None
+            plan = actions[:, steps:] if done < T else None
             times.append(elapsed)
             in_goal.append(np.asarray(judge_env.is_success(state, goal)))
             dists.append(np.asarray(judge_env.goal_distance(state, goal)))

@@ -202,34 +202,92 @@ def _is_pusht(env: str) -> bool:
     return "pusht" in re.sub(r"[^a-z]", "", str(env).lower())
 
 
-def paper_comparison(summary: pd.DataFrame, reference: pd.DataFrame | None = None) -> pd.DataFrame:
+#: Trials per cell of the paper's Table 1 ("500 trials per setting").
+PAPER_TRIALS = 500
+#: The label of the ceiling rows: CEM planning with the simulator as its model.
+CEILING = "cem (simulator ceiling)"
+#: An exploitation gap (model minus executed rate) at least this large names the cause.
+GAP_CAUSE = 0.2
+
+
+def paper_verdict(rate: float, paper_pct: float, n: int = PAPER_TRIALS) -> str:
+    """``inside``, ``above`` or ``below`` the paper's 95 % Wilson interval (``n`` trials)."""
+    lo, hi = wilson_interval(round(paper_pct / 100.0 * n), n)
+    return "above" if rate > hi else "below" if rate < lo else "inside"
+
+
+def below_cause(paper_rate: float, cell: pd.Series, ceiling: float | None) -> str:
+    """The measured cause of a cell below the paper, the first that holds of: ``ceiling``
+    (CEM with the simulator as its model, same problems and budget, is itself below the
+    paper), ``fidelity`` (the model recognizes fewer of the problems' own solutions than the
+    paper's rate), ``exploitation gap`` (the plans succeed under the model at least
+    :data:`GAP_CAUSE` more often than when executed) and ``budget`` (none of these: the
+    planner finds too few plans in its iterations)."""
+    if ceiling is not None and ceiling < paper_rate:
+        return "ceiling"
+    fidelity = cell.get("fidelity_rate", math.nan)
+    if not math.isnan(fidelity) and fidelity < paper_rate:
+        return "fidelity"
+    gap = cell.get("exploitation_gap", math.nan)
+    if not math.isnan(gap) and gap >= GAP_CAUSE:
+        return "exploitation gap"
+    return "budget"
+
+
+def paper_comparison(summary: pd.DataFrame, reference: pd.DataFrame | None = None,
+                     ceiling: pd.DataFrame | None = None) -> pd.DataFrame:
     """Side-by-side paper vs this run for open-loop Push-T cells at the paper's horizons.
 
     The paper's numbers are read as executed plans (DINO-WM's evaluator runs the planned
     actions in the simulator), so they stand beside this run's executed-plan rate.
+    ``ceiling``: the summary of a run with ``--model simulator`` (its CEM cells), shown as
+    :data:`CEILING` rows and used to name causes.
 
     Returns string columns ``env, H, planner, paper, executed (this run), delta (pp),
-    under the model (this run)``: the paper's "59.0% / 8.5s", this run's executed-plan cell
-    with its 95% CI ("-" when not run), the difference in percentage points (this run
-    minus paper), and this run's success under the model (the diagnostic).
+    verdict, cause, under the model (this run), fidelity``: the paper's "59.0% / 8.5s", this
+    run's executed-plan cell with its 95% CI ("-" when not run), the difference in
+    percentage points (this run minus paper), :func:`paper_verdict`, :func:`below_cause`
+    for a cell below, this run's success under the model (the diagnostic) and the model's
+    reference fidelity on the cell's problems.
     """
     ref = paper_reference() if reference is None else reference
     rows = []
     opened = summary[summary["mode"] == "open"]
+    ceil = _ceiling_rates(ceiling)
     for env in _ordered(opened.loc[opened["env"].map(_is_pusht), "env"]):
         ours = opened[opened["env"] == env]
         horizons = sorted(set(ours["horizon"].astype(int)) & set(ref["horizon"]))
         planners = planner_order([*PAPER_PLANNERS, *ref["planner"], *ours["planner"]])
         for h in horizons:
+            if h in ceil:
+                rows.append(_ceiling_row(env, h, ceil[h]))
             for planner in planners:
-                rows.append(_comparison_row(env, h, planner, ref, ours))
-    columns = ["env", "H", "planner", "paper", "executed (this run)", "delta (pp)",
-               "under the model (this run)"]
+                rows.append(_comparison_row(env, h, planner, ref, ours, ceil.get(h)))
+    columns = ["env", "H", "planner", "paper", "executed (this run)", "delta (pp)", "verdict",
+               "cause", "under the model (this run)", "fidelity"]
     return pd.DataFrame([r for r in rows if r is not None], columns=columns)
 
 
+def _ceiling_rates(ceiling: pd.DataFrame | None) -> dict[int, pd.Series]:
+    """The ceiling run's open-loop CEM cells by H."""
+    if ceiling is None:
+        return {}
+    cem = ceiling[(ceiling["mode"] == "open") & (ceiling["planner"] == "cem")]
+    return {int(r["horizon"]): r for _, r in cem.iterrows()}
+
+
+def _ceiling_row(env: str, horizon: int, cell: pd.Series) -> dict[str, Any]:
+    return {"env": env, "H": horizon, "planner": CEILING, "paper": "-",
+            "executed (this run)": format_cell(
+                cell["executed_rate"], cell["executed_median_tts_s"],
+                (cell["executed_ci_low"], cell["executed_ci_high"])),
+            "delta (pp)": "-", "verdict": "-", "cause": "-",
+            "under the model (this run)": "-", "fidelity": "-"}
+
+
 def _comparison_row(env: str, horizon: int, planner: str, ref: pd.DataFrame,
-                    ours: pd.DataFrame) -> dict[str, Any] | None:
+                    ours: pd.DataFrame, ceiling: pd.Series | None = None
+                    ) -> dict[str, Any] | None:
     """One comparison row; None when neither the paper nor this run has the cell."""
     paper = ref[(ref["horizon"] == horizon) & (ref["planner"] == planner)]
     mine = ours[(ours["horizon"].astype(int) == horizon) & (ours["planner"] == planner)]
@@ -237,25 +295,32 @@ def _comparison_row(env: str, horizon: int, planner: str, ref: pd.DataFrame,
         return None
     paper_text = "-" if paper.empty else format_cell(
         paper["success"].iloc[0] / 100.0, paper["time_s"].iloc[0])
-    if mine.empty:
-        ours_text, delta, model_text = "-", "-", "-"
-    else:
+    ours_text = delta = verdict = cause = model_text = fidelity = "-"
+    if not mine.empty:
         m = mine.iloc[0]
         ours_text = format_cell(m["executed_rate"], m["executed_median_tts_s"],
                                 (m["executed_ci_low"], m["executed_ci_high"]))
-        delta = "-" if paper.empty else \
-            f"{100.0 * m['executed_rate'] - paper['success'].iloc[0]:+.1f}"
         model_text = format_cell(m["model_rate"], m["model_median_tts_s"],
                                  (m["model_ci_low"], m["model_ci_high"]))
+        if not math.isnan(m.get("fidelity_rate", math.nan)):
+            fidelity = f"{100.0 * m['fidelity_rate']:.0f}%"
+        if not paper.empty:
+            pct = float(paper["success"].iloc[0])
+            delta = f"{100.0 * m['executed_rate'] - pct:+.1f}"
+            verdict = paper_verdict(float(m["executed_rate"]), pct)
+            if verdict == "below":
+                cause = below_cause(pct / 100.0, m, None if ceiling is None
+                                    else float(ceiling["executed_rate"]))
     return {"env": env, "H": horizon, "planner": planner, "paper": paper_text,
-            "executed (this run)": ours_text, "delta (pp)": delta,
-            "under the model (this run)": model_text}
+            "executed (this run)": ours_text, "delta (pp)": delta, "verdict": verdict,
+            "cause": cause, "under the model (this run)": model_text, "fidelity": fidelity}
 
 
 def paper_comparison_markdown(summary: pd.DataFrame,
-                              reference: pd.DataFrame | None = None) -> str:
+                              reference: pd.DataFrame | None = None,
+                              ceiling: pd.DataFrame | None = None) -> str:
     """Markdown section comparing this run with the paper's Table 1 (Push-T only)."""
-    table = paper_comparison(summary, reference)
+    table = paper_comparison(summary, reference, ceiling)
     lines = ["## Comparison with the GRASP paper (Table 1, Push-T)", ""]
     if table.empty:
         lines += ["No Push-T cell of this run matches the paper's horizons (40..80).", ""]
@@ -266,17 +331,25 @@ def paper_comparison_markdown(summary: pd.DataFrame,
               "in the simulator and applies `eval_state`); beside it this run's executed "
               "plans, and its success under the world model as a diagnostic. Times are "
               "planner seconds for the whole batch here, per trial in the paper: not "
-              "comparable across hardware and world models.",
+              "comparable across hardware and world models. Verdict: this run's executed "
+              "rate inside, above or below the paper's 95 % Wilson interval (500 trials). "
+              "Cause of a cell below, the first that holds: ceiling (CEM with the simulator "
+              f"as its model, row `{CEILING}`, is itself below the paper), fidelity (the "
+              "model's reference fidelity is below the paper's rate), exploitation gap "
+              f"(success under the model at least {GAP_CAUSE:.0%} above executed), else "
+              "budget.",
               ""]
     return "\n".join(lines)
 
 
-def write_report(run_dir: str | os.PathLike[str], paper: bool = False) -> str:
+def write_report(run_dir: str | os.PathLike[str], paper: bool = False,
+                 ceiling: str | os.PathLike[str] | None = None) -> str:
     """(Re)generate summary.csv, summary.md and the PNG plots of a run directory.
 
     Reads the run through :func:`grasp_bench.results.load_run`; with ``paper=True``
     summary.md also gets a side-by-side table of the paper's Table 1 and this run
-    (open-loop Push-T, matching horizons, executed plans).
+    (open-loop Push-T, matching horizons, executed plans), with the CEM cells of the run
+    ``ceiling`` (``--model simulator``) as the ceiling rows.
 
     Returns:
         The markdown written to summary.md.
@@ -289,7 +362,8 @@ def write_report(run_dir: str | os.PathLike[str], paper: bool = False) -> str:
     plot_anytime(episodes, snapshots, run / ANYTIME_PLOT)
     parts = [summary_markdown(summary, episodes).rstrip("\n"), ""]
     if paper:
-        parts += [paper_comparison_markdown(summary).rstrip("\n"), ""]
+        ceil = None if ceiling is None else summarize(load_run(Path(ceiling))[0])
+        parts += [paper_comparison_markdown(summary, ceiling=ceil).rstrip("\n"), ""]
     parts += ["## Figures", "", f"![success vs horizon]({SUCCESS_PLOT})", "",
               f"![anytime]({ANYTIME_PLOT})", ""]
     text = "\n".join(parts)

@@ -23,6 +23,7 @@ from grasp_bench.bench import CellContext
 from grasp_bench.cells import plan_cell
 from grasp_bench.devices import device_name
 from grasp_bench.errors import UserError
+from grasp_bench.models.action_space import stats_of
 from grasp_bench.objective import goal_weights
 from grasp_bench.options import Prepared
 from grasp_bench.problems import (
@@ -47,12 +48,18 @@ from grasp_bench.seeds import SPLITS
 def cell_context(prep: Prepared) -> CellContext:
     """What every cell of the run shares (model, device, seed, goal metric)."""
     opts = prep.options
-    return CellContext(
+    ctx = CellContext(
         task=prep.task, model=prep.model,
         model_info={"name": prep.checkpoint.stem, "sha256": prep.manifest["sha256"]},
         device=prep.device, seed=opts.seed, objective=opts.objective, threads=opts.threads,
         goal_weights=goal_weights(prep.task, prep.model, opts.objective, prep.device),
+        action_stats=stats_of(prep.manifest, prep.task.action_stats, str(prep.checkpoint)),
     )
+    try:
+        ctx.planning_model  # noqa: B018 (built once here, so a mismatch fails before any cell)
+    except ValueError as e:
+        raise UserError(f"{prep.checkpoint}: {e}") from None
+    return ctx
 
 
 def cell_done(ep_path: Path, snap_path: Path) -> bool:

@@ -14,6 +14,7 @@ import numpy as np
 
 from envs import DEFAULT_LAYOUT, LAYOUTS
 from grasp_bench.errors import UserError
+from grasp_bench.models.action_space import ActionStats
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: The shipped learned model kinds: the state model, the 64-dim latent model and the
@@ -40,6 +41,9 @@ class Task:
     problem_sources: tuple[str, ...] = ("behaviour",)
     #: The goal-directed demonstrator's settings (source ``demo``).
     demo_description: dict = field(default_factory=dict)
+    #: The env-action statistics of the task's training data (the shipped recipes'), which
+    #: z-score the planners' actions where a checkpoint's manifest has none (the simulator).
+    action_stats: ActionStats = ActionStats((0.0, 0.0), (1.0, 1.0))
 
     @property
     def env_kwargs(self) -> dict:
@@ -106,6 +110,8 @@ PUSHT = Task(
     # At the pace of the paper's data (envs.policies.demonstrator, "Pace").
     demo_description={"noise_std": 0.05, "epsilon": 0.02, "walk_speed": 0.35,
                       "speed_range": (0.2, 0.4)},
+    # demonstrations and their noisy replays (grasp_bench.models.recipes, "pusht")
+    action_stats=ActionStats((-0.0011, 0.0035), (0.2738, 0.2756)),
 )
 
 
@@ -120,6 +126,8 @@ def ballnav(layout: str | None = None) -> Task:
         random_episodes=0.3,
         default_layout=DEFAULT_LAYOUT,
         goal_scales=(20.0, 20.0, None, None),  # ball within 20 px; velocity ignored
+        # the follower's episodes with 30 % random ones (grasp_bench.models.recipes)
+        action_stats=ActionStats((-0.0036, -0.0024), (0.4975, 0.5066)),
     )
 
 

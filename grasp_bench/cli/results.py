@@ -17,6 +17,9 @@ from grasp_bench.errors import UserError
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
     paper: Annotated[bool, typer.Option(help="Put the paper's Table 1 beside the run.")] = False,
+    ceiling: Annotated[Path | None, typer.Option(
+        help="With --paper: a run with --model simulator whose CEM cells are the ceiling rows "
+             "(default: results/reference/cpu/ceiling when it exists).")] = None,
     compare: Annotated[Path | None, typer.Option(
         help="Another run (e.g. the same sweep --tuned): print both side by side, cell by "
              "cell, instead; nothing is written.")] = None,
@@ -28,7 +31,14 @@ def report(
         console.print(comparison_markdown(run_dir, compare), markup=False, highlight=False,
                       soft_wrap=True)
         return
-    md = write_report(run_dir, paper=paper)
+    if paper and ceiling is None:
+        from grasp_bench.report import reference_dir
+
+        default = reference_dir() / "cpu" / "ceiling"
+        ceiling = default if (default / "episodes.csv").exists() else None
+    if ceiling is not None and not (ceiling / "episodes.csv").exists():
+        raise UserError(f"--ceiling {ceiling}: not a run directory (no episodes.csv)")
+    md = write_report(run_dir, paper=paper, ceiling=ceiling)
     console.print(md, markup=False, highlight=False, soft_wrap=True)  # no hard-wrapped tables
 
 

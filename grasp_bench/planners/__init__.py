@@ -22,7 +22,7 @@ from grasp_bench.planners.grasp import GRASP, GRASPConfig
 from grasp_bench.planners.icem import ICEM, ICEMConfig
 from grasp_bench.planners.latco import LatCo, LatCoConfig
 from grasp_bench.planners.mppi import MPPI, MPPIConfig
-from grasp_bench.planners.protocol import Planner, PlanResult, terminal_cost
+from grasp_bench.planners.protocol import Planner, PlanResult, action_box, terminal_cost
 from grasp_bench.planners.registry import (
     REGISTRY,
     FieldRow,
@@ -58,6 +58,7 @@ __all__ = [
     "MPPIConfig",
     "PlanResult",
     "Planner",
+    "action_box",
     "apply_overrides",
     "describe_registry",
     "make_planner",

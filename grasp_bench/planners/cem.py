@@ -14,8 +14,9 @@ Algorithm (per problem b, all B problems batched; shapes in brackets)::
 Defaults: DINO-WM (Zhou et al. 2024) ``conf/planner/cem.yaml`` -- ``num_samples: 300``,
 ``topk: 30``, ``opt_steps: 30``, ``var_scale: 1``; ``planning/cem.py`` starts from
 mu = 0, sigma = var_scale and sets the first sample to the mean.  DINO-WM samples in
-z-scored action space without clamping; here actions live in [-1, 1] and every sample is
-clamped to the box (so sigma = 1 puts many samples on the boundary at first).
+z-scored action space without clamping; here too actions are z-scored with the model's
+training data (:mod:`grasp_bench.models.action_space`: sigma = 1 is one data std), and
+every sample is clamped to the raw box's bounds in that space.
 
 Warm start (MPC): mu <- init, sigma <- var_scale, as DINO-WM's MPC hands the shifted
 previous plan to CEM's ``init_mu_sigma`` (the mean only; the spread starts afresh).
@@ -28,11 +29,12 @@ from typing import ClassVar
 
 import torch
 
-from grasp_bench.models.base import ACTION_HIGH, ACTION_LOW, WorldModel
+from grasp_bench.models.base import WorldModel
 from grasp_bench.planners.base import (
     PlanResult,
     SnapshotCallback,
     SnapshotRecorder,
+    action_box,
     check_plan_inputs,
     knob,
     positive,
@@ -59,7 +61,8 @@ class CEMConfig:
         "iterations": Int(10, 50, why="default 30; best found 20"),
         "samples": Int(100, 1000, log=True, why="default 300; best found 1000"),
         "topk": Int(5, 50, log=True, why="default 30; best found 5 (always <= samples)"),
-        "var_scale": Float(0.25, 2.0, log=True, why="default 1, the action box's half-width"),
+        "var_scale": Float(0.2, 5.0, log=True,
+                           why="data stds; default 1; Push-T's raw box is +-3.6 stds wide"),
     }
 
     def __post_init__(self):
@@ -119,10 +122,11 @@ class CEM:
     ) -> PlanResult:
         cfg = self.config
         B, D, A = check_plan_inputs(model, z0, z_goal, horizon, generator, goal_weights, init)
+        low, high = action_box(model, z0)  # the model's action box, (A,) each
         T, S, dev, dt = int(horizon), cfg.samples, z0.device, z0.dtype
         rec = SnapshotRecorder(dev, snapshot_every, on_snapshot)
 
-        mu = warm_actions(init, z0)
+        mu = warm_actions(init, z0, low, high)
         mu = torch.zeros(B, T, A, device=dev, dtype=dt) if mu is None else mu
         sigma = torch.full((B, T, A), cfg.var_scale, device=dev, dtype=dt)
         for it in range(1, cfg.iterations + 1):
@@ -130,7 +134,7 @@ class CEM:
             cand = torch.addcmul(mu[:, None], sigma[:, None], noise)
             if cfg.keep_mean_sample:
                 cand[:, 0] = mu
-            cand.clamp_(ACTION_LOW, ACTION_HIGH)
+            cand.clamp_(low, high)
             costs = evaluate_candidates(model, z0, z_goal, cand, goal_weights)
             elites = select_elites(cand, costs, cfg.topk)
             mu = elites.mean(1)

@@ -8,7 +8,7 @@ Algorithm (all B problems batched; shapes in brackets)::
         L = sum_b mean_d w_d (z_T - g)^2             (DINO-WM's "mse", goal metric w)
         a <- optimizer step on dL/da                 (backprop through all T steps)
         a <- a + action_noise * N(0, 1)              (DINO-WM: noise after every step)
-        a <- clamp(a, ACTION_LOW, ACTION_HIGH)
+        a <- clamp(a, low, high)                     (the model's action box, action_box)
     return a
 
 Defaults: DINO-WM (Zhou et al. 2024) ``conf/planner/gd.yaml`` -- ``action_noise: 0.003``,
@@ -33,12 +33,13 @@ from typing import ClassVar
 
 import torch
 
-from grasp_bench.models.base import ACTION_HIGH, ACTION_LOW, WorldModel
+from grasp_bench.models.base import WorldModel
 from grasp_bench.planners.base import (
     FlatAdam,
     PlanResult,
     SnapshotCallback,
     SnapshotRecorder,
+    action_box,
     check_plan_inputs,
     goal_cost,
     knob,
@@ -72,7 +73,7 @@ class GDConfig:
     #: searched by ``grasp-bench tune`` (Adam kept: the paper's GD and GRASP's sync use it).
     search_space: ClassVar[SearchSpace] = {
         "iterations": Int(250, 2000, log=True, why="default 1000, 4x below, 2x above"),
-        "lr": Float(0.005, 0.3, log=True, why="default 0.05, a decade below, 6x above"),
+        "lr": Float(0.005, 0.5, log=True, why="default 0.05, a decade below and above"),
         "action_noise": Float(0.0, 0.01, why="default 0.003 (DINO-WM), up to 3x"),
         "init": Choice(("randn", "zero"), why="DINO-WM's two sample types"),
     }
@@ -106,17 +107,18 @@ class GD:
     ) -> PlanResult:
         cfg = self.config
         B, D, A = check_plan_inputs(model, z0, z_goal, horizon, generator, goal_weights, init)
+        low, high = action_box(model, z0)  # the model's action box, (A,) each
         T, dev, dt = int(horizon), z0.device, z0.dtype
         z0, z_goal = z0.detach(), z_goal.detach()
         rec = SnapshotRecorder(dev, snapshot_every, on_snapshot)
 
         if init is not None:
-            init = warm_actions(init, z0)
+            init = warm_actions(init, z0, low, high)
         elif cfg.init == "randn":
             init = torch.randn((B, T, A), generator=generator, device=dev, dtype=dt)
         else:
             init = torch.zeros(B, T, A, device=dev, dtype=dt)
-        actions = init.clamp_(ACTION_LOW, ACTION_HIGH).requires_grad_(True)
+        actions = init.clamp_(low, high).requires_grad_(True)
         opt = FlatAdam(actions.detach(), cfg.lr) if cfg.optimizer == "adam" else None
 
         for it in range(1, cfg.iterations + 1):
@@ -133,7 +135,7 @@ class GD:
                 if cfg.action_noise > 0:
                     noise = torch.randn((B, T, A), generator=generator, device=dev, dtype=dt)
                     actions.add_(noise, alpha=cfg.action_noise)
-                actions.clamp_(ACTION_LOW, ACTION_HIGH)
+                actions.clamp_(low, high)
             if rec.due(it):
                 rec.record(it, actions)
 

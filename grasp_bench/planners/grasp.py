@@ -16,7 +16,7 @@ call per iteration (parallel in time), instead of T sequential calls::
                                  the model's state input, so no gradient flows through
                                  F into the states (only dL/da goes through the model)
         s <- s + noise * N(0, 1)                    (Langevin-style; states only)
-        a <- clamp(a, ACTION_LOW, ACTION_HIGH)
+        a <- clamp(a, low, high)                     (the model's action box, action_box)
         if sync_every > 0 and k % sync_every == 0:          (sync: actions only)
             gd:  sync_steps Adam(lr=sync_lr) steps on ||z_T(a) - g||_W^2 through the serial
                  rollout z_T(a) = F(...F(s_0, a_1)..., a_T) (BPTT), clamping after each
@@ -68,12 +68,13 @@ from typing import ClassVar
 
 import torch
 
-from grasp_bench.models.base import ACTION_HIGH, ACTION_LOW, WorldModel
+from grasp_bench.models.base import WorldModel
 from grasp_bench.planners.base import (
     FlatAdam,
     PlanResult,
     SnapshotCallback,
     SnapshotRecorder,
+    action_box,
     check_plan_inputs,
     goal_cost,
     knob,
@@ -146,12 +147,12 @@ class GRASPConfig:
     search_space: ClassVar[SearchSpace] = {
         "iterations": Int(250, 2000, log=True, why="author 750; best found 1500"),
         "lr_states": Float(0.01, 0.3, log=True, why="author 0.1, a decade below, 3x above"),
-        "lr_actions": Float(0.001, 0.05, log=True, why="author 0.005, 5x below, 10x above"),
+        "lr_actions": Float(0.001, 0.1, log=True, why="author 0.005, 5x below, 20x above"),
         "noise": Float(0.0, 0.02, why="author 0.005; best found 0"),
         "gamma": Float(0.01, 1.0, log=True, why="author 1; best found ~0.04"),
         "sync_every": Int(10, 100, log=True, why="author 50; best found 25"),
         "sync_steps": Int(5, 40, log=True, why="author 10; best found 20-40"),
-        "sync_lr": Float(0.01, 0.2, log=True, why="author 0.05 (GD's own lr range)"),
+        "sync_lr": Float(0.01, 0.5, log=True, why="author 0.05 (GD's own lr range)"),
     }
 
     def __post_init__(self):
@@ -229,6 +230,7 @@ class GRASP:
     ) -> PlanResult:
         cfg = self.config
         B, D, A = check_plan_inputs(model, z0, z_goal, horizon, generator, goal_weights, init)
+        low, high = action_box(model, z0)  # the model's action box, (A,) each
         T, dev, dt = int(horizon), z0.device, z0.dtype
         z0, z_goal = z0.detach(), z_goal.detach()
         rec = SnapshotRecorder(dev, snapshot_every, on_snapshot)
@@ -247,7 +249,7 @@ class GRASP:
         if init is None:
             traj[:, 1:T] = line_init(z0, z_goal, T)
         else:
-            warm = warm_actions(init, z0)
+            warm = warm_actions(init, z0, low, high)
             box.copy_(warm)
             with torch.no_grad():
                 traj[:, 1:T] = model.rollout(z0, warm)[:, 1:T]
@@ -294,12 +296,12 @@ class GRASP:
             if cfg.noise > 0 and T > 1:  # Langevin-style noise: states only
                 noise = torch.randn((B, T - 1, D), generator=generator, device=dev, dtype=dt)
                 s_virt.add_(noise, alpha=cfg.noise)
-            box.clamp_(ACTION_LOW, ACTION_HIGH)
+            box.clamp_(low, high)
             if cfg.sync_every > 0 and it % cfg.sync_every == 0 and cfg.sync_steps > 0:
                 if cfg.sync_mode == "gd":
-                    self._sync_gd(model, z0, z_goal, actions, W)
+                    self._sync_gd(model, z0, z_goal, actions, W, (low, high))
                 else:
-                    self._sync_cem(model, z0, z_goal, actions, s_virt, generator, W)
+                    self._sync_cem(model, z0, z_goal, actions, s_virt, generator, W, (low, high))
                 opt.reset()  # a fresh Adam after each sync (grasp_solver.py)
             if rec.due(it):
                 rec.record(it, actions)
@@ -317,7 +319,7 @@ class GRASP:
                           info={"states": s_virt.clone(),
                                 "states_at_snapshots": torch.stack(trail, dim=1)})
 
-    def _sync_gd(self, model, z0, z_goal, actions: torch.Tensor, weights) -> None:
+    def _sync_gd(self, model, z0, z_goal, actions: torch.Tensor, weights, box) -> None:
         """``sync_steps`` Adam steps (lr ``sync_lr``) on the serial loss
         ``||z_T(a) - g||_W^2`` (BPTT through T model steps), updating the actions only."""
         opt = FlatAdam(actions.detach(), self.config.sync_lr)
@@ -327,10 +329,10 @@ class GRASP:
                 (ga,) = torch.autograd.grad(loss, [actions])
             opt.step(ga)
             with torch.no_grad():
-                actions.clamp_(ACTION_LOW, ACTION_HIGH)
+                actions.clamp_(*box)
 
     @torch.no_grad()
-    def _sync_cem(self, model, z0, z_goal, actions, states, generator, weights) -> None:
+    def _sync_cem(self, model, z0, z_goal, actions, states, generator, weights, box) -> None:
         """CEM around the current actions (author's ``_cem_sync``); writes the elite mean
         into ``actions``.  Per-timestep variance: ``var_scale * gap_t + var_min`` with
         ``gap_t`` the mean squared distance between virtual state s_t and the rollout's
@@ -349,7 +351,7 @@ class GRASP:
         for _ in range(cfg.sync_steps):
             noise = torch.randn((B, S, T, A), generator=generator, device=mean.device,
                                 dtype=mean.dtype)
-            cand = (mean[:, None] + noise * var[:, None].sqrt()).clamp_(ACTION_LOW, ACTION_HIGH)
+            cand = (mean[:, None] + noise * var[:, None].sqrt()).clamp_(*box)
             costs = evaluate_candidates(model, z0, z_goal, cand, weights)
             elites = select_elites(cand, costs, K)
             mean = elites.mean(1)

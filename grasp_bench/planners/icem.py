@@ -39,11 +39,12 @@ from typing import ClassVar
 
 import torch
 
-from grasp_bench.models.base import ACTION_HIGH, ACTION_LOW, WorldModel
+from grasp_bench.models.base import WorldModel
 from grasp_bench.planners.base import (
     PlanResult,
     SnapshotCallback,
     SnapshotRecorder,
+    action_box,
     check_plan_inputs,
     knob,
     positive,
@@ -76,7 +77,7 @@ class ICEMConfig:
         "population": Int(100, 1000, log=True, why="default 300, as CEM"),
         "elite_ratio": Float(0.02, 0.3, log=True, why="default 0.1 (mbrl-lib)"),
         "noise_beta": Float(0.0, 3.0, why="Pinneri et al. 2020 use 0-4; default 2"),
-        "init_std": Float(0.2, 1.0, log=True, why="default 0.5, up to the box half-width"),
+        "init_std": Float(0.2, 5.0, log=True, why="data stds; default 0.5, as CEM's range"),
     }
 
     def __post_init__(self):
@@ -150,13 +151,14 @@ class ICEM:
     ) -> PlanResult:
         cfg = self.config
         B, D, A = check_plan_inputs(model, z0, z_goal, horizon, generator, goal_weights, init)
+        low, high = action_box(model, z0)  # the model's action box, (A,) each
         T, dev, dt = int(horizon), z0.device, z0.dtype
         K = cfg.elites
         n_keep = math.ceil(cfg.keep_elite_frac * K)
         rec = SnapshotRecorder(dev, snapshot_every, on_snapshot)
 
         # All state is local to this call and per problem (leading dim B).
-        mu = warm_actions(init, z0)
+        mu = warm_actions(init, z0, low, high)
         mu = torch.zeros(B, T, A, device=dev, dtype=dt) if mu is None else mu
         std = torch.full((B, T, A), cfg.init_std, device=dev, dtype=dt)
         kept: torch.Tensor | None = None  # (B, n_keep, T, A)
@@ -168,8 +170,7 @@ class ICEM:
             n_i = max(round(cfg.population * cfg.decay ** (-i)), 2 * K)
             eps = colored_noise((B, n_i, A, T), cfg.noise_beta, generator=generator,
                                 device=dev, dtype=dt).transpose(-1, -2)  # (B, n_i, T, A)
-            parts = [torch.addcmul(mu[:, None], std[:, None], eps).clamp_(ACTION_LOW,
-                                                                           ACTION_HIGH)]
+            parts = [torch.addcmul(mu[:, None], std[:, None], eps).clamp_(low, high)]
             if kept is not None and n_keep > 0:
                 parts.append(kept)
             if cfg.add_mean_last and i == cfg.iterations - 1:

@@ -19,7 +19,7 @@ compare GRASP).  All T transitions of all B problems go through ONE ``model.step
         Adam step (lr) on (Z, a)                  (actions unconstrained in the optimizer)
         every multiplier_every steps:  lambda += lambda_lr * r;  nu += nu_lr * v
             (dual ascent: the multipliers keep growing while a violation persists)
-    return clamp(a, ACTION_LOW, ACTION_HIGH)
+    return clamp(a, low, high)                   (the model's action box, action_box)
 
 LatCo maximizes a learned reward summed over the plan; this benchmark is goal-reaching,
 so the objective is the terminal latent error of the last lifted state z_T.
@@ -52,6 +52,7 @@ from grasp_bench.planners.base import (
     PlanResult,
     SnapshotCallback,
     SnapshotRecorder,
+    action_box,
     check_plan_inputs,
     goal_cost,
     knob,
@@ -106,11 +107,12 @@ class LatCoConfig:
                  "init_nu", "lambda_lr", "nu_lr", "init_std", allow_zero=True)
 
 
-def bound_violation(actions: torch.Tensor) -> torch.Tensor:
-    """LatCo's action residual ``relu((a - c)^2 - h^2)`` for the box ``[c - h, c + h]``;
-    zero inside the box, ``a^2 - 1`` outside [-1, 1]."""
-    c = 0.5 * (ACTION_HIGH + ACTION_LOW)
-    h = 0.5 * (ACTION_HIGH - ACTION_LOW)
+def bound_violation(actions: torch.Tensor, low: torch.Tensor | float = ACTION_LOW,
+                    high: torch.Tensor | float = ACTION_HIGH) -> torch.Tensor:
+    """LatCo's action residual ``relu((a - c)^2 - h^2)`` for the box ``[c - h, c + h]`` =
+    ``[low, high]``; zero inside the box, ``a^2 - 1`` outside [-1, 1]."""
+    c = 0.5 * (high + low)
+    h = 0.5 * (high - low)
     return ((actions - c).square() - h * h).clamp_min(0.0)
 
 
@@ -140,13 +142,14 @@ class LatCo:
         B, D, A = check_plan_inputs(model, z0, z_goal, horizon, generator, goal_weights, init)
         T, dev, dt = int(horizon), z0.device, z0.dtype
         z0, z_goal = z0.detach(), z_goal.detach()
+        low, high = action_box(model, z0)
         rec = SnapshotRecorder(dev, snapshot_every, on_snapshot)
 
         n_s, n_a = B * T * D, B * T * A
         x = torch.empty(n_s + n_a, device=dev, dtype=dt)  # [z_1..z_T | a_1..a_T], one Adam
         grad = torch.empty_like(x)
         if init is not None:
-            warm = warm_actions(init, z0)
+            warm = warm_actions(init, z0, low, high)
             with torch.no_grad():
                 x[:n_s].view(B, T, D).copy_(model.rollout(z0, warm)[:, 1:])
             x[n_s:].view(B, T, A).copy_(warm)
@@ -173,7 +176,7 @@ class LatCo:
                 z_prev = torch.cat([s0, states[:, :-1]], dim=1)  # z_0..z_{T-1}, NOT detached
                 pred = model.step(z_prev, actions)  # ONE call for all B*T transitions
                 residual = (states - pred).square().sum(-1)  # (B, T)
-                violation = bound_violation(actions)  # (B, T, A)
+                violation = bound_violation(actions, low, high)  # (B, T, A)
                 goal = goal_cost(states[:, -1], z_goal, goal_weights).sum()
                 loss = (cfg.goal_weight * goal
                         + cfg.dyn_loss_scale * (lambdas * residual).sum()
@@ -187,9 +190,9 @@ class LatCo:
                     lambdas.add_(residual.detach(), alpha=cfg.lambda_lr)
                     nus.add_(violation.detach(), alpha=cfg.nu_lr)
             if rec.due(it):
-                rec.record(it, actions.detach().clamp(ACTION_LOW, ACTION_HIGH))
+                rec.record(it, torch.clamp(actions.detach(), low, high))
 
-        plan = actions.detach().clamp(ACTION_LOW, ACTION_HIGH)
+        plan = torch.clamp(actions.detach(), low, high)
         snapshots, elapsed = rec.finish(cfg.iterations, plan)
         with torch.no_grad():
             cost = terminal_cost(model, z0, plan, z_goal, goal_weights)

@@ -35,11 +35,12 @@ from typing import ClassVar
 
 import torch
 
-from grasp_bench.models.base import ACTION_HIGH, ACTION_LOW, WorldModel
+from grasp_bench.models.base import WorldModel
 from grasp_bench.planners.base import (
     PlanResult,
     SnapshotCallback,
     SnapshotRecorder,
+    action_box,
     check_plan_inputs,
     knob,
     positive,
@@ -67,7 +68,7 @@ class MPPIConfig:
         "iterations": Int(10, 50, why="default 30, as CEM"),
         "samples": Int(100, 1000, log=True, why="default 300, as CEM"),
         "temperature": Float(0.01, 10.0, log=True, why="default 1 (pytorch_mppi), 2 decades"),
-        "noise_sigma": Float(0.1, 1.0, log=True, why="default 0.5, up to the box half-width"),
+        "noise_sigma": Float(0.1, 5.0, log=True, why="data stds; default 0.5, as CEM's range"),
     }
 
     def __post_init__(self):
@@ -99,21 +100,22 @@ class MPPI:
     ) -> PlanResult:
         cfg = self.config
         B, D, A = check_plan_inputs(model, z0, z_goal, horizon, generator, goal_weights, init)
+        low, high = action_box(model, z0)  # the model's action box, (A,) each
         T, S, dev, dt = int(horizon), cfg.samples, z0.device, z0.dtype
         lam, sigma = cfg.temperature, cfg.noise_sigma
         rec = SnapshotRecorder(dev, snapshot_every, on_snapshot)
 
-        U = warm_actions(init, z0)
+        U = warm_actions(init, z0, low, high)
         U = torch.zeros(B, T, A, device=dev, dtype=dt) if U is None else U
         for it in range(1, cfg.iterations + 1):
             eps = torch.randn((B, S, T, A), generator=generator, device=dev, dtype=dt)
-            V = torch.add(U[:, None], eps, alpha=sigma).clamp_(ACTION_LOW, ACTION_HIGH)
+            V = torch.add(U[:, None], eps, alpha=sigma).clamp_(low, high)
             eps = V - U[:, None]  # (B, S, T, A)
             costs = evaluate_candidates(model, z0, z_goal, V, goal_weights)  # (B, S)
             if cfg.control_cost:
                 costs = costs + (lam / sigma**2) * (U[:, None] * eps).sum((2, 3))
             w = torch.softmax(-(costs - costs.amin(1, keepdim=True)) / lam, dim=1)  # (B, S)
-            U = (U + torch.einsum("bs,bsta->bta", w, eps)).clamp_(ACTION_LOW, ACTION_HIGH)
+            U = (U + torch.einsum("bs,bsta->bta", w, eps)).clamp_(low, high)
             if rec.due(it):
                 rec.record(it, U)
 

@@ -5,7 +5,7 @@ into B open-loop plans of T model steps::
 
     planner = make_planner("grasp", {"lr_states": 0.05})
     result = planner.plan(model, z0, z_goal, T, generator=torch.Generator(device).manual_seed(0))
-    result.actions  # (B, T, A), every entry in [ACTION_LOW, ACTION_HIGH]
+    result.actions  # (B, T, A), every entry inside the model's action box (action_box)
     result.cost     # (B,)  terminal_cost of those actions
 
 Shared contract (DESIGN.md, "Planners"):
@@ -50,6 +50,7 @@ from grasp_bench.models.base import ACTION_HIGH, ACTION_LOW, WorldModel
 
 __all__ = [
     "PlanResult",
+    "action_box",
     "Planner",
     "Snapshot",
     "SnapshotCallback",
@@ -77,7 +78,7 @@ class PlanResult:
 
     Attributes:
         actions: ``(B, T, A)`` the returned plan, on the model's device, detached, every
-            entry inside ``[ACTION_LOW, ACTION_HIGH]``.
+            entry inside the model's action box (:func:`action_box`).
         cost: ``(B,)`` :func:`terminal_cost` of ``actions`` (serial model rollout).
         iterations: main iterations performed (the config's ``iterations``).
         snapshots: ``[(iteration, elapsed_s, actions (B, T, A) on the CPU)]`` in order; the
@@ -176,15 +177,29 @@ def check_plan_inputs(
 # ---------------------------------------------------------------------------------------
 # Objective and shared helpers
 # ---------------------------------------------------------------------------------------
-def clamp_actions(actions: torch.Tensor) -> torch.Tensor:
-    """Project onto the action box ``[ACTION_LOW, ACTION_HIGH]`` (out of place)."""
-    return actions.clamp(ACTION_LOW, ACTION_HIGH)
+def action_box(model: WorldModel, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The bounds ``low, high (A,)`` of the model's action space, with ``like``'s device and
+    dtype: the model's ``action_low``/``action_high`` when it declares them (the z-scored
+    space, :class:`~grasp_bench.models.action_space.ZScoredActions`), else the raw box
+    ``[ACTION_LOW, ACTION_HIGH]``."""
+    A = int(model.action_dim)
+    low, high = getattr(model, "action_low", None), getattr(model, "action_high", None)
+    if low is None or high is None:
+        low, high = torch.full((A,), ACTION_LOW), torch.full((A,), ACTION_HIGH)
+    return low.to(like.device, like.dtype), high.to(like.device, like.dtype)
+
+
+def clamp_actions(actions: torch.Tensor, low: torch.Tensor | float = ACTION_LOW,
+                  high: torch.Tensor | float = ACTION_HIGH) -> torch.Tensor:
+    """Project ``(..., A)`` onto the action box ``[low, high]`` (out of place)."""
+    return torch.clamp(actions, low, high)
 
 
 @torch.no_grad()
-def clamp_actions_(actions: torch.Tensor) -> torch.Tensor:
+def clamp_actions_(actions: torch.Tensor, low: torch.Tensor | float = ACTION_LOW,
+                   high: torch.Tensor | float = ACTION_HIGH) -> torch.Tensor:
     """Project onto the action box in place (works on leaf tensors that require grad)."""
-    return actions.clamp_(ACTION_LOW, ACTION_HIGH)
+    return actions.clamp_(low, high)
 
 
 def rollout_terminal(model: WorldModel, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
@@ -225,8 +240,11 @@ def line_init(z0: torch.Tensor, z_goal: torch.Tensor, horizon: int) -> torch.Ten
     return z0[:, None, :] + frac[None, :, None] * (z_goal - z0)[:, None, :]
 
 
-def warm_actions(init: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor | None:
-    """A warm-start plan ``init (B, T, A)`` as a clamped copy with ``like``'s device and dtype."""
+def warm_actions(init: torch.Tensor | None, like: torch.Tensor,
+                 low: torch.Tensor | float = ACTION_LOW,
+                 high: torch.Tensor | float = ACTION_HIGH) -> torch.Tensor | None:
+    """A warm-start plan ``init (B, T, A)`` as a copy clamped to ``[low, high]``, with
+    ``like``'s device and dtype."""
     if init is None:
         return None
-    return init.detach().to(like.device, like.dtype).clamp(ACTION_LOW, ACTION_HIGH)
+    return torch.clamp(init.detach().to(like.device, like.dtype), low, high)

@@ -95,7 +95,8 @@ def score_config(
         z0, zg = model.encode(starts), model.encode(goals)
     capped = False
     try:
-        planner.plan(model, z0, zg, T, generator=torch.Generator(device=device).manual_seed(seed),
+        planner.plan(ctx.planning_model, z0, zg, T,
+                     generator=torch.Generator(device=device).manual_seed(seed),
                      goal_weights=ctx.goal_weights, snapshot_every=every,
                      on_snapshot=on_snapshot)
     except _OverCap:
@@ -104,6 +105,7 @@ def score_config(
     if not kept:  # even the first snapshot came after the cap: nothing to judge
         return Score(n, 0, 0, time_cap_s, spent[0], True, 0)
     iteration, elapsed, plan = kept[-1]
+    plan = ctx.planning_model.to_raw(plan)  # env actions
     in_model = model_success(ctx.task, model, z0, plan[None].to(device), problems.goals)[0]
     in_sim, _ = judge(ctx.task, problems.starts, problems.goals,
                       to_env_actions(plan, model.frameskip))

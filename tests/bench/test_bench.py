@@ -102,3 +102,43 @@ def test_snapshots_fall_on_the_planners_natural_boundaries():
     assert snapshot_every(750, 16, period=50) == 50
     assert snapshot_every(1500, 16, period=25) == 100
     assert snapshot_every(750, 100, period=50) == 50
+
+
+def test_a_plan_made_in_the_z_scored_space_is_executed_as_the_raw_plan(tiny_checkpoint,
+                                                                       monkeypatch):
+    """The harness denormalizes a planner's plan before it judges, executes and saves it:
+    the z-plan's rows equal those of its raw plan replayed directly."""
+    import grasp_bench.bench as bench
+    from grasp_bench.judging import judge
+    from grasp_bench.models.action_space import ActionStats
+    from grasp_bench.planners import PlanResult
+
+    model, _ = load_checkpoint(tiny_checkpoint)
+    task = get_task("pusht")
+    problems = generate(task, 10, 3)
+    stats = ActionStats(mean=(0.05, -0.1), std=(0.2, 0.3))
+    k, T = model.frameskip, 10 // model.frameskip
+    z_plan = torch.linspace(-2.0, 2.0, 3 * T * model.action_dim).reshape(3, T, -1)
+
+    class Fixed:
+        """Returns ``z_plan`` whatever it is asked (a planner in the z-scored space)."""
+
+        config = type("C", (), {"iterations": 1})()
+        snapshot_period = 1
+
+        def plan(self, m, z0, zg, horizon, **kw):
+            lo, hi = m.action_low, m.action_high  # the planner sees the z-scored box
+            assert (lo > -6).all() and (hi < 6).all() and not torch.equal(lo, -hi)
+            plan = z_plan[: len(z0)]
+            return PlanResult(plan, torch.zeros(len(z0)), 1, [(1, 0.01, plan)], 0.01)
+
+    monkeypatch.setattr(bench, "make_planner", lambda name, overrides: Fixed())
+    ctx = CellContext(task=task, model=model, model_info={"name": "tiny", "sha256": "x"},
+                      device=torch.device("cpu"), seed=0, goal_weights=None, objective="task",
+                      threads=1, action_stats=stats)
+    cell = run_cell(ctx, problems, "fixed", {}, snapshots=1)
+    raw = (torch.tensor(stats.mean * k) + torch.tensor(stats.std * k) * z_plan).clamp(-1, 1)
+    np.testing.assert_allclose(cell.plans["actions"], raw.numpy(), rtol=1e-6, atol=1e-7)
+    success, dist = judge(task, problems.starts, problems.goals, to_env_actions(raw, k))
+    np.testing.assert_allclose(cell.episodes["real_error"].to_numpy(), dist, rtol=1e-6)
+    assert cell.episodes["success_executed"].tolist() == success.tolist()

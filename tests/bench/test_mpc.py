@@ -68,7 +68,8 @@ def test_mpc_success_is_the_simulator_state_after_h_steps():
                  **_):
             from grasp_bench.planners.base import PlanResult
 
-            acts = ref[:, ref.shape[1] - horizon:]
+            # in the planners' z-scored space, which the harness turns back into env actions
+            acts = model.to_z(ref[:, ref.shape[1] - horizon:])
             return PlanResult(acts, torch.zeros(len(z0)), 1, [(1, 0.5, acts)], 0.5)
 
     import grasp_bench.mpc as m
@@ -83,5 +84,5 @@ def test_mpc_success_is_the_simulator_state_after_h_steps():
     eps = cell.episodes
     assert eps["success_mpc"].all()
     np.testing.assert_allclose(eps["time_to_success_mpc_s"], 1.5)  # 3 re-plans x 0.5 s
-    assert (eps["real_error"] < 1e-6).all()
+    assert (eps["real_error"] < 1e-3).all()  # px; the z-score round trip rounds in float32
     assert not math.isnan(eps["planning_time_s"].iloc[0])

@@ -7,7 +7,7 @@ import torch
 
 from grasp_bench.planners import REGISTRY, terminal_cost
 from grasp_bench.planners.base import goal_cost
-from tests.planners.conftest import FAST, LinearModel, make_problems, run
+from tests.planners.conftest import FAST, A, LinearModel, T, make_problems, run
 
 PLANNERS = list(REGISTRY)
 
@@ -69,3 +69,26 @@ def test_planners_declare_a_snapshot_period():
 
 def test_linear_model_fixture_is_the_toy_system():
     assert LinearModel().latent_dim == 4
+
+
+class NarrowBoxModel(LinearModel):
+    """The toy model with its own, asymmetric action box (as the z-scored space declares)."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("action_low", torch.tensor([-0.2, -0.5, -0.3, -0.1]))
+        self.register_buffer("action_high", torch.tensor([0.4, 0.1, 0.3, 0.6]))
+
+
+@pytest.mark.parametrize("name", sorted(FAST))
+def test_every_planner_keeps_its_plan_inside_the_model_action_box(name):
+    model = NarrowBoxModel()
+    z0, g, _ = make_problems(LinearModel(), B=3)
+    init = 2.0 * torch.ones(3, T, A)  # a warm start outside the box is clamped into it too
+    for kw in ({}, {"init": init}):
+        result = run(name, FAST[name], model, z0, 3.0 * g, **kw)
+        assert (result.actions >= model.action_low - 1e-6).all(), name
+        assert (result.actions <= model.action_high + 1e-6).all(), name
+        for _, _, snap in result.snapshots:
+            assert (snap >= model.action_low - 1e-6).all()
+            assert (snap <= model.action_high + 1e-6).all()
