@@ -111,7 +111,7 @@ PUSHT = Task(
     demo_description={"noise_std": 0.05, "epsilon": 0.02, "walk_speed": 0.35,
                       "speed_range": (0.2, 0.4)},
     # demonstrations and their noisy replays (grasp_bench.models.recipes, "pusht")
-    action_stats=ActionStats((-0.0011, 0.0035), (0.2738, 0.2756)),
+    action_stats=ActionStats((-0.005, 0.0069), (0.2667, 0.2685)),
 )
 
 

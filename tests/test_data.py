@@ -62,3 +62,42 @@ def test_recipe_data_mixes_disjoint_behaviour_and_demo_seeds_of_its_split():
         sources = [part["source"] for part in data.meta["parts"]]
         assert sources == ["behaviour", "demo"]
         assert (data.lengths[n_beh:] <= 30).all() and (data.lengths[:n_beh] == 30).all()
+
+
+def test_noisy_replays_follow_their_demonstration_with_the_given_noise():
+    from grasp_bench.data import demo_episode, replay_episodes
+
+    task = get_task("pusht")
+    seed = SPLITS["train"].start + 7
+    states, actions = demo_episode(task, seed, 300)
+    levels = (0.0, 0.3, 0.05)
+    reps = replay_episodes(task, seed, 300, levels)
+    assert len(reps) == 3
+    for (s, a), level in zip(reps, levels, strict=True):
+        assert a.shape == actions.shape and s.shape == states.shape
+        np.testing.assert_array_equal(s[0], states[0])  # from the demonstration's start
+        noise = a - actions
+        inside = np.abs(a) < 1.0  # away from the clip
+        assert abs(noise[inside].std() - level) < 0.25 * level + 1e-6
+    # noise 0: the demonstration itself, replayed open loop
+    np.testing.assert_allclose(reps[0][0], states, atol=1e-6)
+    # seeded per (seed, replay): the same again, another replay differs
+    again = replay_episodes(task, seed, 300, levels)
+    np.testing.assert_array_equal(again[1][1], reps[1][1])
+    assert not np.array_equal(reps[1][1], replay_episodes(task, seed, 300, (0.0, 0.3, 0.3))[2][1])
+
+
+def test_replay_collection_repeats_each_seed_once_per_level_and_checks_its_levels():
+    task = get_task("pusht")
+    data = collect(task, episodes=2, steps=300, seed=9, source="replay",
+                   noise_levels=(0.1, 0.2), workers=1)
+    assert len(data) == 4 and data.meta["noise_levels"] == [0.1, 0.2]
+    s = SPLITS["train"].start + 9
+    assert list(data.seeds) == [s, s, s + 1, s + 1]
+    assert data.lengths[0] == data.lengths[1] and data.lengths[2] == data.lengths[3]
+    with pytest.raises(UserError, match="noise_levels"):
+        collect(task, episodes=1, steps=300, source="replay")
+    with pytest.raises(UserError, match="noise_levels"):
+        collect(task, episodes=1, steps=300, source="demo", noise_levels=(0.1,))
+    with pytest.raises(UserError, match="no 'replay'"):
+        collect(get_task("ballnav"), episodes=1, steps=30, source="replay", noise_levels=(0.1,))

@@ -112,3 +112,42 @@ def test_paper_comparison_ignores_other_envs(tmp_path: Path) -> None:
 def test_write_report_not_a_run(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a run directory"):
         write_report(tmp_path)
+
+
+def test_paper_verdict_is_read_against_the_papers_interval_at_500_trials() -> None:
+    from grasp_bench.report import paper_verdict
+
+    # the paper's 59.0 % of 500 trials: Wilson 95 % interval ~[54.6, 63.2] %
+    assert paper_verdict(0.55, 59.0) == "inside" and paper_verdict(0.63, 59.0) == "inside"
+    assert paper_verdict(0.54, 59.0) == "below" and paper_verdict(0.64, 59.0) == "above"
+    assert paper_verdict(0.0, 0.0) == "inside" and paper_verdict(0.01, 0.0) == "above"
+
+
+def test_a_cell_below_the_paper_names_the_first_measured_cause() -> None:
+    from grasp_bench.report import below_cause
+
+    cell = pd.Series({"fidelity_rate": 0.9, "exploitation_gap": 0.1})
+    assert below_cause(0.5, cell, ceiling=0.4) == "ceiling"
+    assert below_cause(0.5, cell, ceiling=0.6) == "budget"
+    assert below_cause(0.5, cell, ceiling=None) == "budget"
+    assert below_cause(0.5, pd.Series({"fidelity_rate": 0.3, "exploitation_gap": 0.5}),
+                       ceiling=0.6) == "fidelity"
+    assert below_cause(0.5, pd.Series({"fidelity_rate": 0.9, "exploitation_gap": 0.2}),
+                       ceiling=0.6) == "exploitation gap"
+
+
+def test_paper_comparison_has_ceiling_rows_verdicts_and_causes(tmp_path: Path) -> None:
+    episodes, _ = make_run(tmp_path)
+    ceiling = summarize(episodes[episodes["planner"] == "cem"].assign(model="simulator"))
+    table = paper_comparison(summarize(episodes), ceiling=ceiling)
+    rows = table.set_index(["H", "planner"])
+    assert rows.loc[(40, "cem (simulator ceiling)"), "executed (this run)"].startswith("25.0%")
+    # cem H=40: 25 % vs the paper's 61.4 %: below; the ceiling (25 %) is below the paper too
+    assert rows.loc[(40, "cem"), "verdict"] == "below"
+    assert rows.loc[(40, "cem"), "cause"] == "ceiling"
+    # grasp H=40: 75 % vs 59 %: above, no cause
+    assert rows.loc[(40, "grasp"), "verdict"] == "above"
+    assert rows.loc[(40, "grasp"), "cause"] == "-"
+    assert rows.loc[(60, "grasp"), "fidelity"] == "50%"
+    md = write_report(tmp_path, paper=True)
+    assert "verdict" in md and "cause" in md
