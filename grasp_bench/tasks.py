@@ -127,7 +127,7 @@ def ballnav(layout: str | None = None) -> Task:
         default_layout=DEFAULT_LAYOUT,
         goal_scales=(20.0, 20.0, None, None),  # ball within 20 px; velocity ignored
         # the follower's episodes with 30 % random ones (grasp_bench.models.recipes)
-        action_stats=ActionStats((-0.0036, -0.0024), (0.4975, 0.5066)),
+        action_stats=ActionStats((-0.0011, -0.0025), (0.5014, 0.5066)),
     )
 
 

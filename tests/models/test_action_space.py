@@ -63,3 +63,24 @@ def test_stats_of_data_are_its_per_entry_mean_and_std():
     s = ActionStats.of(a)
     assert s.mean == (0.5, 0.0)
     assert s.std == (round(float(a[:, 0].std()), 4), round(float(a[:, 1].std()), 4))
+
+
+@pytest.mark.parametrize("name", ["pusht", "ballnav"])
+def test_a_tasks_action_stats_are_those_of_its_recipes_data(name):
+    """The fallback statistics (the simulator's) agree with a sample of the shipped recipe's
+    training data within 10 % of a std."""
+    from dataclasses import replace
+
+    from grasp_bench.models.recipes import RECIPES, recipe_data
+    from grasp_bench.tasks import get_task
+
+    task = get_task(name)
+    recipe = RECIPES[name]
+    small = replace(recipe, train_episodes=min(recipe.train_episodes, 60),
+                    demos=(min(recipe.demos[0], 20), recipe.demos[1]))
+    data = recipe_data(task, small, "train", workers=1)
+    sample = ActionStats.of(data.actions)
+    for ours, ref in zip(sample.std, task.action_stats.std, strict=True):
+        assert abs(ours - ref) < 0.1 * ref
+    for ours, ref in zip(sample.mean, task.action_stats.mean, strict=True):
+        assert abs(ours - ref) < 0.1 * max(task.action_stats.std)
