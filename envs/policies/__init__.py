@@ -21,7 +21,8 @@ Every policy takes:
 Modules: :mod:`~envs.policies.base` (:class:`ScriptedPolicy`,
 :class:`RandomPolicy`), :mod:`~envs.policies.pusht` (:class:`PushTPusher` and
 the T geometry helpers), :mod:`~envs.policies.demonstrator`
-(:class:`PushTDemonstrator`, :func:`demonstrate`), :mod:`~envs.policies.ballnav`
+(:class:`PushTDemonstrator`, :func:`demonstrate`) and the contact geometry it plans with,
+:mod:`~envs.policies.contacts`; :mod:`~envs.policies.ballnav`
 (:class:`BallNavFollower`).
 """
 

@@ -1,13 +1,8 @@
 """Goal-directed Push-T demonstrator: push the T onto a target pose.
 
-Model. Shape friction is 0 and the block has no momentum (``damping = 0``),
-so a push at outline point ``p`` with inward normal ``n`` moves the block
-quasi-statically along the normal: per px of agent travel along ``n`` the
-centre of gravity moves ``j n`` and the block turns ``j (r x n) / I`` with
-``r = p - cog``, ``I = BLOCK_MOMENT`` (3000) and ``j = 1 / (1 + (r x n)^2 / I)``
-(unit mass). In the weighted pose space ``(cog_x, cog_y, w * angle)`` each
-contact is thus one twist direction ``v``; the pose error is
-``e = (goal_cog - cog, w * wrapped angle difference)``.
+The contact geometry it plans with (candidate contacts, their twists in the weighted pose
+space, the pose error and the scores) is :mod:`envs.policies.contacts`; this module is the
+policy that picks a contact, walks to it and pushes.
 """
 
 from __future__ import annotations
@@ -18,28 +13,23 @@ from typing import Any
 import numpy as np
 import shapely
 
+from envs.policies import contacts as geometry
 from envs.policies.base import ScriptedPolicy, _check_range
-from envs.policies.pusht import _contact_candidates, _rot, _t_world
+from envs.policies.pusht import _t_world
 from envs.pusht import (
     AGENT_RADIUS,
-    BLOCK_COG,
-    BLOCK_MOMENT,
     BLOCK_RADIUS_FROM_COG,
     GOAL_POSE,
     SUCCESS_COVERAGE,
-    T_OUTLINE,
-    WALLS,
     coverage,
 )
-
-_CAND_POINTS, _CAND_NORMALS = _contact_candidates()
 
 
 class PushTDemonstrator(ScriptedPolicy):
     """Push the T to ``target_pose`` the way Push-T demonstrations do.
 
     Every step the policy scores all contact candidates (points every ~10 px
-    on the outline, see the module docstring) by the cosine between their
+    on the outline, see :mod:`envs.policies.contacts`) by the cosine between their
     twist ``v`` and the pose error ``e``, less ``distance_cost`` per 100 px
     the agent would have to walk to reach them, and keeps its contact unless
     another scores ``switch_margin`` higher. It walks to the contact's
@@ -125,11 +115,11 @@ class PushTDemonstrator(ScriptedPolicy):
         self.distance_cost = float(distance_cost)
         self.switch_margin = float(switch_margin)
         self.patience = patience
-        self._goal_cog = pose[:2] + _rot(pose[2]) @ np.asarray(BLOCK_COG)
+        self._goal_cog = geometry.goal_cog(pose)
         self.done = False
         self.phase = "approach"
         self._contact = -1
-        self._tabu = np.zeros(len(_CAND_POINTS), dtype=np.int64)
+        self._tabu = np.zeros(len(geometry.CAND_POINTS), dtype=np.int64)
         self._speed = 0.0
         self._steps = 0
         self._best = math.inf
@@ -146,41 +136,21 @@ class PushTDemonstrator(ScriptedPolicy):
     # ------------------------------------------------------------ planning
     def pose_error(self, state: np.ndarray) -> np.ndarray:
         """Weighted error ``(3,)``: goal cog - cog (px), ``w *`` wrapped angle difference."""
-        cog = state[2:4] + _rot(state[4]) @ np.asarray(BLOCK_COG)
-        dth = (self.target_pose[2] - state[4] + math.pi) % (2 * math.pi) - math.pi
-        return np.array([*(self._goal_cog - cog), self.angle_weight * dth])
+        return geometry.pose_error(state, self.target_pose, self._goal_cog, self.angle_weight)
 
     def _contacts(self, state: np.ndarray) -> tuple[np.ndarray, ...]:
         """World points ``(C, 2)``, outward normals ``(C, 2)`` and weighted twists ``(C, 3)``."""
-        rot = _rot(state[4])
-        r = _CAND_POINTS @ rot.T
-        n_out = _CAND_NORMALS @ rot.T
-        n = -n_out
-        k = r[:, 0] * n[:, 1] - r[:, 1] * n[:, 0]
-        j = 1.0 / (1.0 + k * k / BLOCK_MOMENT)
-        twist = np.column_stack(
-            [j * n[:, 0], j * n[:, 1], self.angle_weight * j * k / BLOCK_MOMENT]
-        )
-        cog = state[2:4] + rot @ np.asarray(BLOCK_COG)
-        return cog + r, n_out, twist
+        return geometry.contacts(state, self.angle_weight)
 
     def _scores(
         self, state: np.ndarray, pts: np.ndarray, n_out: np.ndarray, twist: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``cos (C,)`` between twists and the error; selection ``score (C,)`` (costs deducted)."""
-        err = self.pose_error(state)
-        cos = twist @ err / (np.linalg.norm(twist, axis=1) * max(np.linalg.norm(err), 1e-9))
-        # pushes that drive a corner of the T near a wall further into it
-        rot = _rot(state[4])
-        verts = (T_OUTLINE - np.asarray(BLOCK_COG)) @ rot.T
-        corners = state[2:4] + rot @ np.asarray(BLOCK_COG) + verts
-        spin = twist[:, 2:] / self.angle_weight
-        vel = twist[:, None, :2] + spin[:, :, None] * np.stack([-verts[:, 1], verts[:, 0]], 1)
-        lo, hi = WALLS[0][0] + self.WALL_MARGIN, WALLS[2][0] - self.WALL_MARGIN
-        into = ((corners < lo) & (vel < -0.05)) | ((corners > hi) & (vel > 0.05))
-        approach = pts + (AGENT_RADIUS + self.APPROACH_GAP) * n_out
-        walk = np.linalg.norm(approach - state[:2], axis=1)
-        penalty = 2.0 * (self._tabu > 0) + self.WALL_PENALTY * into.any(axis=(1, 2))
+        """``cos (C,)`` between twists and the error; selection ``score (C,)``: less the
+        approach walk's cost, and penalties for avoided contacts and pushes into a wall."""
+        cos = geometry.alignment(twist, self.pose_error(state))
+        into = geometry.into_walls(state, twist, self.angle_weight, self.WALL_MARGIN)
+        walk = geometry.approach_walk(state, pts, n_out, self.APPROACH_GAP)
+        penalty = 2.0 * (self._tabu > 0) + self.WALL_PENALTY * into
         return cos, cos - self.distance_cost * walk / 100.0 - penalty
 
     def _start_approach(self, contact: int) -> None:
