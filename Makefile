@@ -22,8 +22,10 @@ run: install
 test: install
 	$(BIN)/python -m pytest
 
+# ruff, then the import contracts of pyproject.toml (`make test` checks them too)
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 bench: install
 	$(BIN)/grasp-bench bench

@@ -3,7 +3,9 @@
 ``grasp_bench.api`` is the Python API (imported on first use: ``grasp_bench.api.run_cell``).
 """
 
-__version__ = "0.1.0"
+from grasp_bench.version import __version__
+
+__all__ = ["__version__"]
 
 
 def __getattr__(name: str):

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from grasp_bench import __version__
 from grasp_bench.errors import UserError
 from grasp_bench.seeds import SPLITS
 from grasp_bench.tasks import Task, get_task
+from grasp_bench.version import __version__
 
 
 @dataclass(frozen=True)

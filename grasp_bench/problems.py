@@ -29,11 +29,11 @@ from pathlib import Path
 import numpy as np
 
 from envs import replay
-from grasp_bench import __version__
 from grasp_bench.data import collect_episode
 from grasp_bench.errors import UserError
 from grasp_bench.seeds import SPLITS
 from grasp_bench.tasks import REPO_ROOT, Task
+from grasp_bench.version import __version__
 
 #: Per task, the state indices of the pushed/controlled object's position: what
 #: :func:`open_loop_sensitivity` shifts (Push-T: the block; BallNav: the ball).

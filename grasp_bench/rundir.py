@@ -86,7 +86,7 @@ def options_of_run(run_dir: Path) -> SweepOptions:
 def check_same_model(run_dir: Path, prep: Prepared, *, tuned: bool = True) -> None:
     """Resuming or rendering a run needs the model and package version it was made with
     (and resuming, with ``tuned``, the same tuned configs)."""
-    from grasp_bench import __version__
+    from grasp_bench.version import __version__
 
     _, _, meta = load_run(run_dir, require_episodes=False)
     sha = meta.get("checkpoints", {}).get(prep.task.tag)

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from envs import DEFAULT_LAYOUT, LAYOUTS
+from grasp_bench.action_stats import ActionStats
 from grasp_bench.errors import UserError
-from grasp_bench.models.action_space import ActionStats
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: The shipped learned model kinds: the state model, the 64-dim latent model and the

@@ -20,8 +20,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from grasp_bench import __version__
 from grasp_bench.errors import UserError
+from grasp_bench.version import __version__
 
 app = typer.Typer(
     help="Benchmark planners (GRASP, CEM, GD, LatCo, MPPI, iCEM) over learned world models "

@@ -101,7 +101,7 @@ def _grasp_bench_version() -> str:
     """Installed grasp-bench version, falling back to the package's ``__version__``."""
     version = _package_version("grasp-bench")
     if version == "not installed":
-        from grasp_bench import __version__
+        from grasp_bench.version import __version__
 
         version = __version__
     return version
