@@ -58,6 +58,74 @@ class RecordingModel(LinearModel):
         return super().step(z, a)
 
 
+class BoxedLinearModel(LinearModel):
+    """The linear toy model in float64 with an action box of its own (``action_low``,
+    ``action_high``), different in every dim and asymmetric; in dims 2 and 3 it excludes 0,
+    so a zero action is outside the box (clamping, LatCo's bound residual).  For the
+    one-step tests that compare a planner with a hand computation."""
+
+    def __init__(self):
+        super().__init__(dtype=torch.float64)
+        self.register_buffer("action_low", torch.tensor([-0.6, -0.9, 0.15, -1.3],
+                                                        dtype=torch.float64))
+        self.register_buffer("action_high", torch.tensor([0.8, 0.35, 1.1, -0.2],
+                                                         dtype=torch.float64))
+
+
+#: a goal metric (``goal_weights``) with distinct weights, for the hand-computed tests
+WEIGHTS = torch.tensor([1.3, 0.4, 2.1, 0.7], dtype=torch.float64)
+
+
+def box_clamp(model: BoxedLinearModel, actions: torch.Tensor) -> torch.Tensor:
+    """``actions (..., A)`` projected onto the model's box, written with min/max."""
+    return torch.maximum(torch.minimum(actions, model.action_high), model.action_low)
+
+
+def hand_terminal(model: LinearModel, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """The linear model's last state in closed form: ``z_T = z0 + (sum_t a_t) M^T``.
+
+    ``z0 (B, D)``, ``actions (B, [S,] T, A)`` -> ``(B, [S,] D)``."""
+    if actions.ndim == 4:
+        z0 = z0[:, None]
+    return z0 + actions.sum(-2) @ model.M.T
+
+
+def hand_cost(model: LinearModel, z0, actions, z_goal, weights=WEIGHTS) -> torch.Tensor:
+    """``sum_d w_d (z_T - g)_d^2`` with the closed-form ``z_T``: ``(B, [S])``."""
+    if actions.ndim == 4:
+        z_goal = z_goal[:, None]
+    return (weights * (hand_terminal(model, z0, actions) - z_goal) ** 2).sum(-1)
+
+
+def hand_terminal_grad(model: LinearModel, z0, actions, z_goal, weights=WEIGHTS):
+    """Gradient of ``sum_b hand_cost`` w.r.t. ``actions (B, T, A)``: every step's action
+    moves z_T by ``a_t M^T``, so ``dL/da_t = 2 W (z_T - g) M`` for every t."""
+    err = weights * (hand_terminal(model, z0, actions) - z_goal)  # (B, D)
+    return (2 * err @ model.M)[:, None, :].expand_as(actions)
+
+
+def hand_adam(p, grad, m, v, k: int, lr: float, b1=0.9, b2=0.999, eps=1e-8):
+    """Adam's k-th step (k = 1, 2, ...) written out: returns ``(p, m, v)`` after it."""
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad * grad
+    m_hat = m / (1 - b1**k)
+    v_hat = v / (1 - b2**k)
+    return p - lr * m_hat / (torch.sqrt(v_hat) + eps), m, v
+
+
+def lowest(candidates: torch.Tensor, costs: torch.Tensor, k: int) -> torch.Tensor:
+    """The k lowest-cost rows of ``candidates (B, S, ...)`` per problem, best first."""
+    order = costs.argsort(dim=1)[:, :k]
+    return torch.stack([candidates[b, order[b]] for b in range(candidates.shape[0])])
+
+
+def sample_std(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """The unbiased standard deviation over ``dim``, written out."""
+    n = x.shape[dim]
+    dev = x - x.mean(dim, keepdim=True)
+    return torch.sqrt((dev * dev).sum(dim) / (n - 1))
+
+
 def make_problems(model: LinearModel, B: int, horizon: int = T, seed: int = 0):
     """``(z0, z_goal, reference actions)``: ``(B, D), (B, D), (B, T, A)``."""
     g = torch.Generator().manual_seed(seed)

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from grasp_bench.planners.cem import select_elites
-from tests.planners.conftest import RecordingModel, T, assert_converges, make_problems, run
+from tests.planners.conftest import (
+    WEIGHTS,
+    BoxedLinearModel,
+    RecordingModel,
+    T,
+    assert_converges,
+    box_clamp,
+    gen,
+    hand_cost,
+    lowest,
+    make_problems,
+    run,
+    sample_std,
+)
 
 # Measured worst terminal cost over 5 problem sets x 4 problems: 3.9e-5 (initial up to ~5).
 TOL = 1e-4
@@ -38,3 +52,35 @@ def test_cem_with_one_elite_keeps_a_finite_plan(model):
     z0, g, _ = make_problems(model, B=2)
     result = run("cem", {"iterations": 3, "samples": 10, "topk": 1}, model, z0, g)
     assert torch.isfinite(result.actions).all()
+
+
+@pytest.mark.parametrize("warm", [False, True])
+@pytest.mark.parametrize("keep_mean_sample", [True, False])
+def test_cem_refit_of_mean_and_std_matches_a_hand_computation(keep_mean_sample, warm):
+    """Two CEM iterations with non-default, distinct samples / topk / var_scale, on a model
+    with its own action box and a goal metric: sample N(mu, sigma^2) (the mean as the first
+    candidate when keep_mean_sample), clamp to the box, keep the topk lowest costs, refit
+    mu = their mean and sigma = their unbiased std; the second iteration samples with the
+    refit sigma, so both refits are pinned."""
+    model = BoxedLinearModel()
+    B, S, K, var_scale = 2, 9, 3, 0.7
+    z0, g, ref = make_problems(model, B=B)
+    init = 1.5 * ref if warm else None  # partly outside the box: clamped
+    cfg = {"iterations": 2, "samples": S, "topk": K, "var_scale": var_scale,
+           "keep_mean_sample": keep_mean_sample}
+    result = run("cem", cfg, model, z0, g, seed=4, goal_weights=WEIGHTS, init=init)
+
+    draws = gen(4)
+    A = model.action_dim
+    mu = torch.zeros(B, T, A, dtype=torch.float64) if init is None else box_clamp(model, init)
+    sigma = torch.full((B, T, A), var_scale, dtype=torch.float64)
+    for _ in range(2):
+        noise = torch.randn((B, S, T, A), generator=draws, dtype=torch.float64)
+        cand = mu[:, None] + sigma[:, None] * noise
+        if keep_mean_sample:
+            cand[:, 0] = mu
+        cand = box_clamp(model, cand)
+        elites = lowest(cand, hand_cost(model, z0, cand, g), K)
+        mu, sigma = elites.mean(1), sample_std(elites, 1)
+    torch.testing.assert_close(result.actions, mu, rtol=0, atol=1e-12)
+    torch.testing.assert_close(result.cost, hand_cost(model, z0, mu, g), rtol=0, atol=1e-12)

@@ -9,10 +9,18 @@ import torch
 from grasp_bench.planners.base import line_init
 from grasp_bench.planners.grasp import GRASPConfig, relaxed_loss
 from tests.planners.conftest import (
+    WEIGHTS,
+    BoxedLinearModel,
     LinearModel,
     RecordingModel,
     T,
     assert_converges,
+    box_clamp,
+    gen,
+    hand_adam,
+    hand_cost,
+    hand_terminal_grad,
+    lowest,
     make_problems,
     run,
 )
@@ -152,3 +160,99 @@ def test_grasp_author_plans_as_grasp_with_the_authors_fields(model):
     as_preset = run("grasp-author", {"iterations": 40, "sync_every": 20}, model, z0, g, seed=3)
     as_grasp = run("grasp", fields, model, z0, g, seed=3)
     torch.testing.assert_close(as_preset.actions, as_grasp.actions, rtol=0, atol=0)
+
+
+#: non-default GRASP knobs, every value distinct from the others (and from the defaults)
+HAND = {"lr_states": 0.03, "lr_actions": 0.011, "noise": 0.013, "gamma": 0.4,
+        "sync_every": 2, "sync_steps": 3, "sync_lr": 0.06, "init_noise": 0.017,
+        "cem_sync_samples": 9, "cem_sync_topk": 4, "cem_sync_var_scale": 0.6,
+        "cem_sync_var_min": 0.02}
+
+
+def hand_grasp(model, z0, g, cfg: dict, iterations: int, draws: torch.Generator):
+    """GRASP written out for the linear model ``F(s, a) = s + a M^T`` (goal metric
+    WEIGHTS): returns the actions and the virtual states s_1..s_{T-1}."""
+    B, D, A, M = z0.shape[0], model.latent_dim, model.action_dim, model.M
+    f64 = torch.float64
+    s = line_init(z0, g, T) + cfg["init_noise"] * torch.randn((B, T - 1, D), generator=draws,
+                                                              dtype=f64)
+    a = torch.zeros(B, T, A, dtype=f64)
+    ms = vs = torch.zeros_like(s)
+    ma = va = torch.zeros_like(a)
+    k = 0  # Adam's step count, reset by every sync
+    for it in range(1, iterations + 1):
+        traj = torch.cat([z0[:, None], s, g[:, None]], dim=1)  # s_0 .. s_T = g
+        p = traj[:, :T] + a @ M.T  # F(s_t, a_t), t = 0..T-1
+        r = p - traj[:, 1:]  # against the next state; the last one is the goal residual
+        r_w = torch.cat([r[:, :-1], WEIGHTS * r[:, -1:]], dim=1)
+        dp = 2 * r_w + 2 * cfg["gamma"] * WEIGHTS * (p - g[:, None])  # dL/dp
+        ga = dp @ M  # dp/da = M
+        gs = -2 * r[:, :-1]  # s_1..s_{T-1} as targets
+        if not cfg["stop_gradient"]:  # ... and as the model's inputs (dF/ds = I)
+            gs = gs + dp[:, 1:]
+        k += 1
+        s, ms, vs = hand_adam(s, gs, ms, vs, k, cfg["lr_states"])
+        a, ma, va = hand_adam(a, ga, ma, va, k, cfg["lr_actions"])
+        s = s + cfg["noise"] * torch.randn((B, T - 1, D), generator=draws, dtype=f64)
+        a = box_clamp(model, a)
+        if it % cfg["sync_every"] == 0:
+            if cfg["sync_mode"] == "gd":
+                m2 = v2 = torch.zeros_like(a)
+                for j in range(1, cfg["sync_steps"] + 1):
+                    grad = hand_terminal_grad(model, z0, a, g)
+                    a, m2, v2 = hand_adam(a, grad, m2, v2, j, cfg["sync_lr"])
+                    a = box_clamp(model, a)
+            else:
+                S, K = cfg["cem_sync_samples"], cfg["cem_sync_topk"]
+                vmin = cfg["cem_sync_var_min"]
+                zs = z0[:, None] + torch.cumsum(a @ M.T, dim=1)  # z_1..z_T of a's rollout
+                gap = ((zs[:, :-1] - s) ** 2).mean(-1)  # (B, T-1)
+                gap = torch.cat([gap.mean(1, keepdim=True), gap], dim=1)  # (B, T)
+                var = (cfg["cem_sync_var_scale"] * gap + vmin)[:, :, None]
+                mean = a
+                for _ in range(cfg["sync_steps"]):
+                    noise = torch.randn((B, S, T, A), generator=draws, dtype=f64)
+                    cand = box_clamp(model, mean[:, None] + noise * torch.sqrt(var[:, None]))
+                    elites = lowest(cand, hand_cost(model, z0, cand, g), K)
+                    mean = elites.mean(1)
+                    dev = elites - mean[:, None]
+                    var = ((dev * dev).sum(1) / (K - 1)).mean(-1, keepdim=True) + vmin
+                a = mean
+            k, ms, vs, ma, va = 0, ms * 0, vs * 0, ma * 0, va * 0  # a fresh Adam
+    return a, s
+
+
+@pytest.mark.parametrize("stop_gradient", [True, False])
+def test_grasp_one_lifted_step_matches_a_hand_computation(stop_gradient):
+    """One GRASP iteration without noise or sync, non-default gamma and step sizes: one
+    Adam step on the states (lr_states) and one on the actions (lr_actions) of the
+    relaxed loss, its gradient written out for the linear model (the states as targets;
+    also through the model's input without the stop-gradient), actions clamped."""
+    model = BoxedLinearModel()
+    z0, g, _ = make_problems(model, B=2)
+    cfg = {**HAND, "noise": 0.0, "init_noise": 0.0, "sync_every": 0,
+           "stop_gradient": stop_gradient}
+    result = run("grasp", {**cfg, "iterations": 1}, model, z0, g, goal_weights=WEIGHTS)
+    a, s = hand_grasp(model, z0, g, {**cfg, "sync_every": 10**9}, 1, gen(0))
+    torch.testing.assert_close(result.actions, a, rtol=0, atol=1e-12)
+    torch.testing.assert_close(result.info["states"], s, rtol=0, atol=1e-12)
+    assert not torch.allclose(s, line_init(z0, g, T))  # the states moved
+
+
+@pytest.mark.parametrize("stop_gradient", [True, False])
+@pytest.mark.parametrize("sync_mode", ["gd", "cem"])
+def test_grasp_steps_noise_and_sync_match_a_hand_computation(sync_mode, stop_gradient):
+    """Five GRASP iterations with every knob non-default and distinct, on a model with its
+    own action box and a goal metric: the noisy initial line of states, the lifted Adam
+    steps with their own step sizes, the state noise after each, the clamp, a sync after
+    iterations 2 and 4 (gd: sync_steps Adam steps of sync_lr on the serial cost; cem:
+    sync_steps CEM iterations with the gap-scaled variance), the fresh Adam after each
+    sync (iteration 5 takes a first Adam step again)."""
+    model = BoxedLinearModel()
+    z0, g, _ = make_problems(model, B=2)
+    cfg = {**HAND, "sync_mode": sync_mode, "stop_gradient": stop_gradient}
+    result = run("grasp", {**cfg, "iterations": 5}, model, z0, g, seed=9, goal_weights=WEIGHTS)
+    a, s = hand_grasp(model, z0, g, cfg, 5, gen(9))
+    torch.testing.assert_close(result.actions, a, rtol=0, atol=1e-12)
+    torch.testing.assert_close(result.info["states"], s, rtol=0, atol=1e-12)
+    torch.testing.assert_close(result.cost, hand_cost(model, z0, a, g), rtol=0, atol=1e-12)

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 from grasp_bench.planners import make_planner
 from grasp_bench.planners.icem import colored_noise
 from tests.planners.conftest import (
+    WEIGHTS,
+    BoxedLinearModel,
     RecordingModel,
     T,
     assert_converges,
+    box_clamp,
     gen,
+    hand_cost,
+    lowest,
     make_problems,
     run,
+    sample_std,
 )
 
 # Measured worst terminal cost (5 problem sets x 4 problems): 1.4e-2.
@@ -64,3 +71,90 @@ def test_colored_noise_is_unit_variance_and_correlated_in_time():
     assert abs(lag1(white)) < 0.05 and lag1(red) > 0.5
     odd = colored_noise((10, 7), 2.5, generator=gen(1), device="cpu", dtype=torch.float64)
     assert odd.shape == (10, 7) and odd.dtype == torch.float64
+
+
+def hand_colored_noise(shape: tuple[int, ...], beta: float, draws: torch.Generator):
+    """Colored noise along the last dim, written out: Gaussian spectrum coefficients
+    (real part, then imaginary part) scaled by f^(-beta/2) with f = max(j / n, 1 / n), the
+    DC (and, for even n, the Nyquist) coefficient real and scaled by sqrt(2), the inverse
+    real DFT as an explicit sum of cosines and sines, divided by the exact std
+    sqrt(sum_j c_j scale_j^2) / n (c = 2 for the real coefficients, 4 for the others)."""
+    n = shape[-1]
+    if beta == 0:
+        return torch.randn(shape, generator=draws, dtype=torch.float64)
+    nf = n // 2 + 1
+    scale = torch.tensor([max(j / n, 1 / n) ** (-beta / 2) for j in range(nf)],
+                         dtype=torch.float64)
+    re = torch.randn((*shape[:-1], nf), generator=draws, dtype=torch.float64) * scale
+    im = torch.randn((*shape[:-1], nf), generator=draws, dtype=torch.float64) * scale
+    real = [0, nf - 1] if n % 2 == 0 else [0]
+    t = torch.arange(n, dtype=torch.float64)
+    y = torch.zeros(shape, dtype=torch.float64)
+    var = 0.0
+    for j in range(nf):
+        if j in real:
+            y = y + 2**0.5 * re[..., j : j + 1] * torch.cos(2 * torch.pi * j * t / n) / n
+            var += 2 * scale[j].item() ** 2
+        else:  # X_j and its conjugate X_{n-j}: 2 Re(X_j e^{2 pi i j t / n})
+            angle = 2 * torch.pi * j * t / n
+            y = y + 2 * (re[..., j : j + 1] * torch.cos(angle)
+                         - im[..., j : j + 1] * torch.sin(angle)) / n
+            var += 4 * scale[j].item() ** 2
+    return y / (var**0.5 / n)
+
+
+@pytest.mark.parametrize("n", [5, 6])
+@pytest.mark.parametrize("beta", [0.0, 1.5])
+def test_colored_noise_matches_the_written_out_inverse_dft(beta, n):
+    got = colored_noise((3, 4, n), beta, generator=gen(2), device="cpu", dtype=torch.float64)
+    torch.testing.assert_close(got, hand_colored_noise((3, 4, n), beta, gen(2)),
+                               rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("add_mean_last", [True, False])
+def test_icem_noise_elites_and_momentum_match_a_hand_computation(add_mean_last):
+    """Three iCEM iterations with non-default, distinct knobs, on a model with its own
+    action box and a goal metric: population decay N_i = max(round(P decay^-i), 2K),
+    colored noise (beta) along time, clamping, the kept elites of the previous iteration
+    (ceil(keep_elite_frac K) of them) and the mean (last iteration) joining the
+    population, top-K elites (K = ceil(elite_ratio P)), momentum alpha on mean and std,
+    the best sample seen returned."""
+    model = BoxedLinearModel()
+    B, P, ratio, decay, beta, keep, alpha, init_std = 2, 20, 0.15, 2.2, 1.5, 0.5, 0.2, 0.6
+    K, n_keep, iterations = 3, 2, 3  # ceil(0.15 * 20), ceil(0.5 * 3)
+    z0, g, _ = make_problems(model, B=B)
+    cfg = {"iterations": iterations, "population": P, "elite_ratio": ratio, "decay": decay,
+           "noise_beta": beta, "keep_elite_frac": keep, "alpha": alpha,
+           "init_std": init_std, "add_mean_last": add_mean_last}
+    result = run("icem", cfg, model, z0, g, seed=6, goal_weights=WEIGHTS)
+
+    draws = gen(6)
+    A = model.action_dim
+    mu = torch.zeros(B, T, A, dtype=torch.float64)
+    std = torch.full((B, T, A), init_std, dtype=torch.float64)
+    kept, best = None, mu.clone()
+    best_cost = torch.full((B,), float("inf"), dtype=torch.float64)
+    sizes, improved = [], []
+    for i in range(iterations):
+        n_i = max(round(P * decay**-i), 2 * K)
+        eps = hand_colored_noise((B, n_i, A, T), beta, draws).transpose(-1, -2)
+        X = box_clamp(model, mu[:, None] + std[:, None] * eps)
+        if kept is not None:
+            X = torch.cat([X, kept], dim=1)
+        if add_mean_last and i == iterations - 1:
+            X = torch.cat([X, mu[:, None]], dim=1)
+        sizes.append(X.shape[1])
+        costs = hand_cost(model, z0, X, g)
+        elites = lowest(X, costs, K)
+        kept = elites[:, :n_keep]
+        mu = alpha * mu + (1 - alpha) * elites.mean(1)
+        std = alpha * std + (1 - alpha) * sample_std(elites, 1)
+        top = costs.min(1).values
+        better = top < best_cost
+        best[better], best_cost[better] = elites[better, 0], top[better]
+        improved.append(better.tolist())
+    # 20 / 2.2 = 9.1; 20 / 2.2^2 = 4.1, below the floor 2K = 6
+    assert sizes == [20, 9 + n_keep, 2 * K + n_keep + (1 if add_mean_last else 0)]
+    assert any(improved[-1])  # the returned plan depends on the last iteration's draws
+    torch.testing.assert_close(result.actions, best, rtol=0, atol=1e-12)
+    torch.testing.assert_close(result.cost, best_cost, rtol=0, atol=1e-12)
