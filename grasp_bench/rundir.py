@@ -1,13 +1,16 @@
-"""Run directories: creating them, reading back the options a run was made with, and
-checking that a resume (or a render) uses the model, version and tuned configs it was
-made with."""
+"""Run directories: creating and claiming them (one writer each, :mod:`grasp_bench.claim`),
+reading back the options a run was made with, and checking that a resume (or a render)
+uses the model, version and tuned configs it was made with."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import typing
 from datetime import UTC, datetime
 from pathlib import Path
 
+from grasp_bench.claim import LOCK_NAME, Claim, claim_dir, holder_of
 from grasp_bench.errors import UserError
 from grasp_bench.options import Prepared, SweepOptions
 from grasp_bench.results import load_run
@@ -18,31 +21,61 @@ __all__ = ["RUNS_DIR", "check_same_model", "new_run_dir", "options_of_run"]
 RUNS_DIR = REPO_ROOT / "results" / "runs"
 
 
-def new_run_dir(name: str, out: Path | None) -> Path:
-    """Create the run directory (``out`` or ``results/runs/<timestamp>-<name>``, made unique
-    with a counter when two runs start in the same second)."""
+def new_run_dir(name: str, out: Path | None) -> Claim:
+    """Create and claim a run directory: ``out``, or ``results/runs/<timestamp>-<name>``
+    (made with an exclusive ``mkdir``, a counter added when another run took the name in
+    the same second).  Returns the held :class:`~grasp_bench.claim.Claim` (its ``path``
+    is the directory); release it, as a context manager, when the run ends.
+
+    The claim comes before the emptiness check, so two commands given one ``--out`` cannot
+    both pass it: the second is refused naming the first (:class:`Claimed`), and a
+    directory that a finished run fills is refused as not empty; either way nothing is
+    written."""
     if out is None:
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        out = RUNS_DIR / f"{stamp}-{name}"
-        base, i = out, 1
-        while out.exists():
-            i += 1
-            out = base.with_name(f"{base.name}-{i}")
-    if out.exists() and not out.is_dir():
+        out = _unique_default(name)
+    elif out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a directory")
-    if out.exists() and not _never_started(out):
-        raise UserError(f"output directory {out} is not empty; pick another --out or --resume it")
+    elif out.exists() and not _never_started(out) and holder_of(out) is None:
+        raise _not_empty(out)  # (no lock file is made in a finished run)
     try:
-        (out / "cells").mkdir(parents=True, exist_ok=True)
+        out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise UserError(f"cannot create output directory {out}: {e.strerror}") from None
-    return out
+    claim = claim_dir(out, hint="wait for it to finish, or pick another --out")
+    try:
+        if not _never_started(out):
+            raise _not_empty(out)
+        (out / "cells").mkdir(exist_ok=True)
+    except BaseException:
+        claim.release()
+        raise
+    return claim
+
+
+def _unique_default(name: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    base = RUNS_DIR / f"{stamp}-{name}"
+    try:
+        RUNS_DIR.mkdir(parents=True, exist_ok=True)
+        for i in itertools.count(1):
+            out = base if i == 1 else base.with_name(f"{base.name}-{i}")
+            with contextlib.suppress(FileExistsError):
+                out.mkdir()
+                return out
+    except OSError as e:
+        raise UserError(f"cannot create a run directory in {RUNS_DIR}: {e.strerror}") from None
+    raise AssertionError("unreachable")
+
+
+def _not_empty(out: Path) -> UserError:
+    return UserError(f"output directory {out} is not empty; pick another --out or --resume it")
 
 
 def _never_started(run_dir: Path) -> bool:
     """A directory that holds nothing, or only the empty ``cells/`` of a run killed before
-    its ``meta.json`` was written: safe to (re)start a run in."""
-    entries = list(run_dir.iterdir())
+    its ``meta.json`` was written (and the lock file of a claim): safe to (re)start a run
+    in."""
+    entries = [e for e in run_dir.iterdir() if e.name != LOCK_NAME]
     return all(e.name == "cells" and e.is_dir() and not any(e.iterdir()) for e in entries)
 
 

@@ -229,7 +229,8 @@ def run(
                     snapshots, overrides, checkpoint, split, problem_offset, mode, execute,
                     replan_budget, objective, model, threads, tuned, tuned_file, problem_source)
     prep = prepare(opts)
-    _execute(prep, new_run_dir(f"run-{prep.task.tag}-{mode}-H{horizon}", out))
+    with new_run_dir(f"run-{prep.task.tag}-{mode}-H{horizon}", out) as claim:
+        _execute(prep, claim.path)
 
 
 @app.command()
@@ -276,6 +277,7 @@ def sweep(
     With --ray, batches of problems (--batch-size) run as Ray tasks and the driver writes
     the cells exactly as a serial sweep would (same seeds, same files, same resume).
     """
+    from grasp_bench.claim import claim_dir
     from grasp_bench.cli.resume import explicit, resume_conflicts
     from grasp_bench.options import prepare
     from grasp_bench.rundir import check_same_model, new_run_dir, options_of_run
@@ -289,26 +291,27 @@ def sweep(
         if out is not None and explicit(ctx, "out") and out.resolve() != resume.resolve():
             raise UserError(f"--out {out} and --resume {resume} name different run "
                             "directories; a resume writes into the run it resumes")
-        was_opts = options_of_run(resume)
-        given = dict(env=env, layout=layout, planners=planners, horizons=horizons,
-                     episodes=episodes, device=device, seed=seed, overrides=overrides,
-                     batch_size=batch_size, snapshots=snapshots, checkpoint=checkpoint,
-                     split=split, problem_offset=problem_offset, mode=mode, execute=execute,
-                     replan_budget=replan_budget, objective=objective, model=model,
-                     threads=threads, tuned=tuned, tuned_file=tuned_file)
-        given = {k: v for k, v in given.items() if explicit(ctx, k)}
-        differ = resume_conflicts(was_opts, given)
-        if differ:
-            raise UserError(f"--resume {resume}: the run was made with other options "
-                            f"({'; '.join(differ)}); drop them to resume it as it was made, "
-                            "or start a new run")
-        prep = prepare(was_opts)
-        was = prep.options.problem_source
-        if problem_source is not None and problem_source != was:
-            raise UserError(f"--resume {resume}: the run's problems are {was!r}, not "
-                            f"{problem_source!r}; start a new run for those")
-        check_same_model(resume, prep)
-        _execute(prep, resume, cluster)
+        with claim_dir(resume, hint="it is writing this run already; wait for it to finish"):
+            was_opts = options_of_run(resume)
+            given = dict(env=env, layout=layout, planners=planners, horizons=horizons,
+                         episodes=episodes, device=device, seed=seed, overrides=overrides,
+                         batch_size=batch_size, snapshots=snapshots, checkpoint=checkpoint,
+                         split=split, problem_offset=problem_offset, mode=mode, execute=execute,
+                         replan_budget=replan_budget, objective=objective, model=model,
+                         threads=threads, tuned=tuned, tuned_file=tuned_file)
+            given = {k: v for k, v in given.items() if explicit(ctx, k)}
+            differ = resume_conflicts(was_opts, given)
+            if differ:
+                raise UserError(f"--resume {resume}: the run was made with other options "
+                                f"({'; '.join(differ)}); drop them to resume it as it was made, "
+                                "or start a new run")
+            prep = prepare(was_opts)
+            was = prep.options.problem_source
+            if problem_source is not None and problem_source != was:
+                raise UserError(f"--resume {resume}: the run's problems are {was!r}, not "
+                                f"{problem_source!r}; start a new run for those")
+            check_same_model(resume, prep)
+            _execute(prep, resume, cluster)
         return
     opts = _options(env, layout, planners, parse_ints(horizons, "horizons"), episodes, seed,
                     device, batch_size, snapshots, overrides, checkpoint, split, problem_offset,
@@ -322,4 +325,5 @@ def sweep(
         from grasp_bench.distributed import connect
 
         connect(cluster)  # before the run directory: a missing Ray writes nothing
-    _execute(prep, new_run_dir(f"sweep-{prep.task.tag}-{mode}", out), cluster)
+    with new_run_dir(f"sweep-{prep.task.tag}-{mode}", out) as claim:
+        _execute(prep, claim.path, cluster)  # the driver holds the claim; workers write none

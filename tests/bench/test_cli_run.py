@@ -225,10 +225,11 @@ def test_runs_started_in_the_same_second_get_their_own_directories(tmp_path, mon
 
     monkeypatch.setattr(rundir, "RUNS_DIR", tmp_path)
     monkeypatch.setattr(rundir, "datetime", Frozen)
-    first = new_run_dir("run-x", None)
-    (first / "meta.json").write_text("{}")
-    second = new_run_dir("run-x", None)
-    assert first != second and second.is_dir() and first.exists()
+    with new_run_dir("run-x", None) as first, new_run_dir("run-x", None) as second:
+        assert first.path != second.path and second.path.is_dir() and first.path.exists()
+    (first.path / "meta.json").write_text("{}")
+    with new_run_dir("run-x", None) as third:
+        assert third.path not in (first.path, second.path)
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(ValueError, match="is a file"):
