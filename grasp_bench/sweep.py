@@ -8,6 +8,13 @@ episodes, so a cell counts as done only once its episodes file reads back with r
 ``summary.md`` and plots, rewritten after every cell.  ``--resume`` reads the options
 from ``meta.json``, removes temporary files a kill left, redoes damaged cells and skips
 finished ones; a killed sweep resumes cleanly.
+
+One writer per run directory: the command that calls :func:`run_sweep` (``run``,
+``sweep``, ``sweep --resume``; with Ray, the driver) holds its claim
+(:mod:`grasp_bench.claim`, the lock file ``.grasp-bench.lock`` in the directory) for the
+whole sweep, so no other process writes into it meanwhile.  Readers take no claim and
+see finished cells only: a cell's files appear whole (atomic writes), and the combined
+CSVs are replaced whole after each finished cell.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from grasp_bench.cli.common import app, console, err_console, user_errors
+from grasp_bench.cli.common import app, console, err_console, print_warnings, user_errors
 from grasp_bench.errors import UserError
 
 
@@ -24,10 +24,17 @@ def report(
         help="Another run (e.g. the same sweep --tuned): print both side by side, cell by "
              "cell, instead; nothing is written.")] = None,
 ) -> None:
-    """Regenerate a run's tables and plots (summary.csv, summary.md, PNGs)."""
+    """Regenerate a run's tables and plots (summary.csv, summary.md, PNGs).
+
+    It rewrites the run's summaries, so it claims the run directory: a run that a
+    sweep is still writing is refused in one line naming the sweep (the sweep rewrites
+    them after every finished cell itself).  --compare writes nothing and takes no claim:
+    like `check`, it reads the combined files, which only ever hold finished cells.
+    """
     from grasp_bench.report import comparison_markdown, write_report
 
     if compare is not None:
+        _warn_if_being_written(run_dir, compare)
         console.print(comparison_markdown(run_dir, compare), markup=False, highlight=False,
                       soft_wrap=True)
         return
@@ -38,7 +45,8 @@ def report(
         ceiling = default if (default / "episodes.csv").exists() else None
     if ceiling is not None and not (ceiling / "episodes.csv").exists():
         raise UserError(f"--ceiling {ceiling}: not a run directory (no episodes.csv)")
-    md = write_report(run_dir, paper=paper, ceiling=ceiling)
+    with _claim(run_dir):
+        md = write_report(run_dir, paper=paper, ceiling=ceiling)
     console.print(md, markup=False, highlight=False, soft_wrap=True)  # no hard-wrapped tables
 
 
@@ -53,11 +61,15 @@ def check(
 
     Test: one-sided pooled two-proportion z-test per (env, planner, H), H1: the run's
     success rate is below the baseline's.
+    A run that a sweep is still writing is read as it stands, finished cells only (its
+    episodes.csv is replaced whole after each finished cell), with a warning naming the
+    sweep; the cells it has not finished yet count as missing.
     """
     from grasp_bench.results import compare_to_baseline, load_run, load_summary, summarize
 
     if not 0 < alpha < 1:
         raise UserError(f"--alpha must be in (0, 1) (got {alpha})")
+    _warn_if_being_written(run_dir)
     episodes, _, _ = load_run(run_dir)
     table = compare_to_baseline(summarize(episodes), load_summary(baseline), alpha=alpha)
     out = Table(title=f"Regression check against {baseline} (alpha {alpha})")
@@ -78,3 +90,28 @@ def check(
                           "significantly or are missing")
         raise typer.Exit(1)
     console.print("no significant drop")
+
+
+def _claim(run_dir: Path):
+    """The claim `report` holds while it rewrites ``run_dir``'s summaries (none for a path
+    that is not a directory: the report refuses it as not a run)."""
+    import contextlib
+
+    from grasp_bench.claim import claim_dir
+
+    if not run_dir.is_dir():
+        return contextlib.nullcontext()
+    return claim_dir(run_dir, hint="it rewrites the summaries after every finished cell; "
+                                   "report again when it has finished")
+
+
+def _warn_if_being_written(*run_dirs: Path) -> None:
+    """Readers take no claim: a run still being written is read as it stands (finished
+    cells only), with a warning naming its writer."""
+    from grasp_bench.claim import holder_of
+
+    for d in run_dirs:
+        holder = holder_of(d) if d.is_dir() else None
+        if holder is not None:
+            print_warnings([f"{d} is still being written by {holder.describe()}; reading "
+                            "its finished cells only"])
