@@ -86,9 +86,24 @@ def test_killed_sweep_resumes_to_complete_result(tiny_checkpoint, tmp_path, monk
     assert res.exit_code == 130
     assert f"grasp-bench sweep --resume {out}" in res.output  # whole, not cut at 80 columns
     assert len(list((out / "cells").glob("*.episodes.csv"))) == 1
-    monkeypatch.setattr(sweep_module, "plan_cell", real)
+    # the finished cell's files (episodes, snapshots, plans): bytes and modification time
+    done = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in (out / "cells").iterdir()}
+    finished = {name.split(".")[0] for name in done}
+    assert len(finished) == 1 and len(done) == 3, sorted(done)
+    ran = []
+
+    def recording(ctx, opts, problems, planner, *a, **k):
+        ran.append(f"{planner}-H{problems.horizon}")
+        return real(ctx, opts, problems, planner, *a, **k)
+
+    monkeypatch.setattr(sweep_module, "plan_cell", recording)
     res = invoke("sweep", "--resume", out)  # the options come from meta.json
     assert res.exit_code == 0, res.output
+    # only the unfinished cells ran, each once; the finished one was left alone
+    assert sorted(ran) == sorted({"cem-H5", "grasp-H5", "cem-H10", "grasp-H10"} - finished)
+    for name, (data, mtime) in done.items():
+        path = out / "cells" / name
+        assert path.read_bytes() == data and path.stat().st_mtime_ns == mtime, name
     episodes = pd.read_csv(out / "episodes.csv")
     assert len(episodes) == 2 * 2 * 2
     assert not episodes.duplicated(["planner", "horizon", "episode"]).any()

@@ -68,14 +68,69 @@ def test_tune_writes_the_storage_the_tuned_file_and_every_trial(tuned):
     assert len(trials) == 6 and trials["default"].sum() == 2
 
 
-def test_a_second_tune_needs_resume_which_adds_nothing_to_finished_studies(tuned,
-                                                                          tiny_checkpoint):
+def study_state(db, name):
+    """Every trial of a study (number, state, params, value, user attributes) and the
+    study's own attributes (the time cap, the fresh scores)."""
+    study = optuna.load_study(study_name=name, storage=f"sqlite:///{db}")
+    trials = [(t.number, t.state.name, t.params, t.value, t.user_attrs) for t in study.trials]
+    return trials, study.user_attrs
+
+
+def tuned_entries(path):
+    """The tuned file's entries, without the time each was written."""
+    entries = json.loads(path.read_text())["entries"]
+    return {p: {h: {k: v for k, v in e.items() if k != "created_utc"} for h, e in by_h.items()}
+            for p, by_h in entries.items()}
+
+
+def record_scoring(monkeypatch) -> list[str]:
+    """The planner of every config scored from now on (search trials and confirmations)."""
+    from grasp_bench.tuning import study as study_module
+
+    real, scored = study_module.score_config, []
+
+    def recording(ctx, problems, planner, *a, **k):
+        scored.append(planner)
+        return real(ctx, problems, planner, *a, **k)
+
+    monkeypatch.setattr(study_module, "score_config", recording)
+    return scored
+
+
+def test_a_second_tune_needs_resume_which_adds_nothing_to_finished_studies(
+        tuned, tiny_checkpoint, monkeypatch):
+    names = ("gd-H5-P2-demo", "cem-H5-P2-demo")
+    before = {n: study_state(tuned / "s.db", n) for n in names}
+    entries = tuned_entries(tuned / "tuned.json")
+    scored = record_scoring(monkeypatch)
     res = runner.invoke(app, tune_args(tiny_checkpoint, tuned))
     assert_one_line_error(res)
     assert "--resume" in res.stderr
     res = runner.invoke(app, [*tune_args(tiny_checkpoint, tuned), "--resume"])
     assert res.exit_code == 0, res.output
     assert len(complete_trials(tuned / "s.db", "gd-H5-P2-demo")[0]) == 3
+    # finished studies are left alone: nothing is scored again, no trial or score changes
+    assert scored == []
+    assert {n: study_state(tuned / "s.db", n) for n in names} == before
+    assert tuned_entries(tuned / "tuned.json") == entries
+
+
+def test_resume_runs_only_the_unfinished_study(tiny_checkpoint, tmp_path, monkeypatch):
+    """gd tuned first; a resume with gd and cem runs cem's study only and leaves gd's study
+    and entry as they were."""
+    res = runner.invoke(app, tune_args(tiny_checkpoint, tmp_path, planners="gd"))
+    assert res.exit_code == 0, res.output
+    gd = study_state(tmp_path / "s.db", "gd-H5-P2-demo")
+    gd_entry = tuned_entries(tmp_path / "tuned.json")["gd"]
+    scored = record_scoring(monkeypatch)
+    res = runner.invoke(app, [*tune_args(tiny_checkpoint, tmp_path), "--resume"])
+    assert res.exit_code == 0, res.output
+    assert set(scored) == {"cem"}  # its 3 trials, then its confirmations
+    assert scored.count("cem") >= 3
+    assert study_state(tmp_path / "s.db", "gd-H5-P2-demo") == gd
+    entries = tuned_entries(tmp_path / "tuned.json")
+    assert entries["gd"] == gd_entry and set(entries) == {"gd", "cem"}
+    assert len(complete_trials(tmp_path / "s.db", "cem-H5-P2-demo")[0]) == 3
 
 
 def test_run_uses_tuned_configs_and_report_compares(tuned, tiny_checkpoint, tmp_path):
@@ -143,7 +198,8 @@ def test_sigkill_mid_study_then_resume_loses_and_repeats_no_trial(tiny_checkpoin
     done, study = complete_trials(db, name)
     assert len(done) == 40
     assert not [t for t in study.trials if t.state.name == "RUNNING"]
-    kept = {t.number: t.params for t in done}
-    assert all(kept.get(t.number) == t.params for t in before)  # nothing finished was lost
+    kept = {t.number: (t.params, t.value, t.user_attrs) for t in done}
+    # nothing finished was lost or run again (its params, value and score as they were)
+    assert all(kept.get(t.number) == (t.params, t.value, t.user_attrs) for t in before)
     configs = [repr(sorted(t.params.items())) for t in done]
     assert len(configs) == len(set(configs))  # nor repeated
