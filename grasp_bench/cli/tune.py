@@ -72,9 +72,12 @@ def tune(
     RESCORE best are scored again on fresh tuning problems with another seed, and the best
     on average replaces the default only if it beats the default beyond its 95% Wilson
     interval on those fresh problems.
+
+    One tune per storage and per tuned file: a second tune given the same --storage or
+    --out is refused in one line naming the first (a killed one blocks nothing).
     """
     from grasp_bench.devices import resolve_device
-    from grasp_bench.tuning.run import TuneOptions, default_paths, prepare_tuning, run_tuning
+    from grasp_bench.tuning.run import TuneOptions, claim_outputs, default_paths, prepare_tuning
 
     opts = TuneOptions(
         env=env, layout=layout, planners=tuple(p.strip() for p in planners.split(",")
@@ -88,6 +91,17 @@ def tune(
     print_warnings(prep.warnings)
     default_db, default_out = default_paths(prep)
     storage, out = storage or default_db, out or default_out
+    with claim_outputs(storage, out):
+        _tune(prep, specs, storage, out, resume=resume, trials=trials, problems=problems)
+
+
+def _tune(prep, specs, storage: Path, out: Path, *, resume: bool, trials: int,
+          problems: int) -> None:
+    """Run the studies (both files claimed) and print the table."""
+    from grasp_bench.tuning.run import run_tuning
+
+    opts = prep.options
+    threads = opts.threads
     console.print(f"[bold]tune {prep.task.tag}[/] with {prep.checkpoint.name} on {prep.device} "
                   f"({threads} thread{'s' if threads > 1 else ''}): {len(specs)} studies x "
                   f"{trials} trials x {problems} problems -> {storage}, {out}", highlight=False)
@@ -111,7 +125,7 @@ def tune(
         table.add_row(spec.planner, str(spec.horizon), e["source"], tuned_rate(e["default_fresh"]),
                       tuned_rate(e["best_tuned"]["fresh"]), f"{e['planner_seconds']:.0f}")
     console.print(table)
-    with_model = "" if model == "learned" else f" --model {model}"
+    with_model = "" if opts.model == "learned" else f" --model {opts.model}"
     console.print(f"tuned configs in {out}; use them with `grasp-bench run{with_model} "
                   f"--tuned-file {out}`", soft_wrap=True, highlight=False)
 

@@ -4,15 +4,28 @@ Studies live in one Optuna SQLite storage per (env, model), by default
 ``results/tuning/<env>-<model>.db``; the tuned file (default beside it, the shipped ones
 in ``results/reference/tuned/``) gets one entry per (planner, H) and a ``-trials.csv``
 with every trial, so a study can be read without Optuna.
+
+One writer per storage and per tuned file: ``tune`` holds a claim on both
+(:func:`claim_outputs`, :mod:`grasp_bench.claim`) for its whole life, so a second
+``tune`` on the same ``--storage`` (or ``--out``) is refused in one line naming the first.
+Two processes do not cooperate on one storage, although Optuna's RDB storage would let
+them share a study: the protocol is sequential (trial 0, the default config, sets the
+time cap of every later trial; a resume marks RUNNING trials as killed and queues them
+again, which would steal a live process's trials; the confirmation step and the tuned
+file's entry are written once per study), and SQLite takes one writer at a time, failing
+a writer that waits too long with "database is locked".  After a kill the OS drops the
+claim and ``--resume`` goes on.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from grasp_bench.claim import claim_file
 from grasp_bench.defaults import DEFAULT_THREADS
 from grasp_bench.errors import UserError
 from grasp_bench.options import Prepared, SweepOptions, prepare
@@ -22,7 +35,7 @@ from grasp_bench.sweep import cell_context
 from grasp_bench.tuned import TUNING_DIR, model_kind, record_entry
 from grasp_bench.tuning.study import FRESH_OFFSET, StudySpec, trials_frame, tune_one
 
-__all__ = ["TuneOptions", "default_paths", "prepare_tuning", "run_tuning"]
+__all__ = ["TuneOptions", "claim_outputs", "default_paths", "prepare_tuning", "run_tuning"]
 
 TRIAL_COLUMNS = ("planner", "horizon", "trial", "state", "default", "value",
                  "executed_successes", "model_successes", "n", "time_s", "spent_s", "capped",
@@ -81,11 +94,26 @@ def default_paths(prep: Prepared) -> tuple[Path, Path]:
     return TUNING_DIR / f"{stem}.db", TUNING_DIR / f"{stem}.json"
 
 
+def claim_outputs(storage_path: Path, out: Path) -> contextlib.ExitStack:
+    """Claims on the storage and the tuned file, held until the returned stack closes;
+    :class:`~grasp_bench.claim.Claimed` (nothing written) when another process holds
+    either."""
+    with contextlib.ExitStack() as stack:  # a refusal of the second releases the first
+        stack.enter_context(claim_file(
+            storage_path, what="tuning storage",
+            hint="two tune commands cannot share one; wait for it, or pass another --storage"))
+        stack.enter_context(claim_file(
+            out, what="tuned-config file",
+            hint="wait for it to finish, or pass another --out"))
+        return stack.pop_all()
+
+
 def run_tuning(prep: Prepared, specs: list[StudySpec], storage_path: Path, out: Path, *,
                resume: bool = False, on_study_start=None) -> list[dict]:
     """Run every study in ``storage_path`` and record its entry in ``out``.
 
-    ``on_study_start(spec)`` may return a progress callback ``(done, total)``.
+    ``on_study_start(spec)`` may return a progress callback ``(done, total)``.  The caller
+    holds :func:`claim_outputs` on both files.
     """
     import optuna
 
