@@ -8,6 +8,12 @@ on any worker is never redone by a resume.  A worker that dies mid-task is repla
 its task run again by Ray (``max_retries``); results do not depend on which worker ran
 what, only timings do.
 
+Only the driver writes: it holds the run directory's claim (:mod:`grasp_bench.claim`)
+for the sweep's life, and a task gets no path, only the context, the options and its
+problems, and returns its :class:`~grasp_bench.bench.CellResult`.  A worker on another
+node therefore needs no access to the run directory, and a second sweep, resume or
+report of that directory is refused by the driver's claim wherever the workers run.
+
 ``address``: ``"local"`` starts a cluster on this machine's cores (one CPU per
 ``--threads``, so ``cores // threads`` tasks at once); ``"auto"`` joins the cluster
 this machine is part of (``ray start`` ran here); ``ray://HOST:10001`` connects a client
