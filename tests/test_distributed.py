@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from grasp_bench.claim import holder_of
 from grasp_bench.cli import app
 from tests.test_faults import assert_complete_run, assert_one_line_error
 
@@ -127,6 +128,8 @@ def test_a_killed_ray_sweep_resumes_without_redoing_finished_cells(serial, tmp_p
         if not wait_for(lambda: any((out / "cells").glob("*.episodes.csv"))
                         or proc.poll() is not None):
             pytest.fail("no cell finished")
+        if proc.poll() is None:  # the driver holds the run's claim
+            assert getattr(holder_of(out), "pid", None) == proc.pid
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
