@@ -98,6 +98,11 @@ def prepare(opts: SweepOptions) -> Prepared:
     for p in opts.planners:
         if p not in REGISTRY:
             raise UserError(f"unknown planner {p!r}; expected some of {', '.join(REGISTRY)}")
+    for what, values in (("planners", opts.planners), ("horizons", opts.horizons)):
+        twice = [v for i, v in enumerate(values) if v in values[:i]]
+        if twice:  # a cell run twice; a second tune study of the same name is refused
+            raise UserError(f"--{what} lists {', '.join(map(str, dict.fromkeys(twice)))} "
+                            "more than once")
     if opts.problem_split not in ("evaluation", "tuning"):
         raise UserError(f"--split must be evaluation or tuning (got {opts.problem_split!r})")
     checks = [("episodes", opts.episodes > 0, "positive"),

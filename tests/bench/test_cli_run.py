@@ -305,6 +305,41 @@ def test_horizon_past_the_episode_limit_is_refused_by_sweep_and_tune(tiny_checkp
     assert not (tmp_path / "t.db").exists() and not (tmp_path / "t.json").exists()
 
 
+#: a bad element after a good one in each list option: (option, value, what the error names)
+LATER_BAD = [
+    ("--horizons", "10,7", "7"),  # not a multiple of the model's frameskip (5)
+    ("--horizons", "10,999", "999"),  # past the episodes and the demonstrations
+    ("--horizons", "10,0", "0"),
+    ("--horizons", "10,-5", "-5"),
+    ("--horizons", "10,x", "--horizons"),
+    ("--horizons", "10,15,10", "10"),  # a horizon given twice
+    ("--planners", "cem,nope", "nope"),
+    ("--planners", "cem,cem", "cem"),  # a planner given twice
+]
+
+
+@pytest.mark.parametrize("option,value,named", LATER_BAD)
+@pytest.mark.parametrize("command", ["sweep", "tune"])
+def test_every_element_of_a_list_option_is_checked(tiny_checkpoint, tmp_path, monkeypatch,
+                                                   command, option, value, named):
+    """A bad element after a good one is refused in one line naming it, before any problem
+    is drawn or any file written, by sweep and by tune."""
+    _no_problems(monkeypatch)
+    lists = {"--horizons": "10", "--planners": "cem", option: value}
+    common = [*(x for kv in lists.items() for x in kv), "--device", "cpu", "--checkpoint",
+              tiny_checkpoint, *FAST[:6]]
+    if command == "sweep":
+        out = tmp_path / "sweep"
+        res = invoke("sweep", *common, "--episodes", 2, "--out", out)
+        written = [out]
+    else:
+        res = invoke("tune", *common, "--trials", 2, "--problems", 2,
+                     "--storage", tmp_path / "t.db", "--out", tmp_path / "t.json")
+        written = [tmp_path / "t.db", tmp_path / "t.json"]
+    assert named in _one_error_line(res)
+    assert not any(p.exists() for p in written)
+
+
 def test_horizon_beyond_the_models_validated_horizons_is_warned(tiny_checkpoint, tmp_path):
     from grasp_bench.options import longest_validated_horizon
 
