@@ -2,7 +2,8 @@
 
 One module per group of commands (``models``: data and world models; ``runs``: run,
 sweep, report, check; ``info``: planners, bench); ``common`` holds the app, the error
-guard and the shared options.
+guard and the shared options; ``tables`` prints tables whose cells are never cut short
+(essential columns at any width, Markdown with every column when piped).
 """
 
 from grasp_bench.cli import info, models, results, runs, tune  # noqa: F401  (registers them)

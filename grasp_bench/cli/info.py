@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from grasp_bench.cli.common import (
     DeviceOpt,
@@ -21,6 +21,7 @@ from grasp_bench.cli.common import (
     tuned_rate,
     user_errors,
 )
+from grasp_bench.cli.tables import WideOpt
 from grasp_bench.defaults import DEFAULT_THREADS
 from grasp_bench.errors import UserError
 
@@ -36,9 +37,11 @@ def planners(
         help="Print the shipped tuned configs instead (results/reference/tuned/).")] = False,
     tuned_file: Annotated[Path | None, typer.Option(
         help="Print the tuned configs of this file instead.")] = None,
+    wide: WideOpt = False,
 ) -> None:
     """List the planners (built-in or from a plugin) with their config fields, defaults,
     sources and search ranges; presets and ablations show only what differs from GRASP."""
+    from grasp_bench.cli.tables import Column, print_table
     from grasp_bench.planners import REGISTRY, describe_registry
     from grasp_bench.planners.registry import changed_fields, parent_planner
     from grasp_bench.plugins import PLANNERS, source
@@ -59,24 +62,25 @@ def planners(
                       + (f" {parent}'s config except the fields below" if parent else "")
                       + (f"; not searched: {', '.join(dropped)}" if dropped else ""),
                       highlight=False, soft_wrap=True, markup=False)
-    table = Table(title=f"{len(names)} planner{'s' if len(names) > 1 else ''} (override with "
-                        "--set planner.field=value; `grasp-bench planners NAME` for one)")
-    for col in ("planner", "field", "type", "default", "search range", "source / meaning"):
-        table.add_column(col, overflow="fold")
+    columns = [Column("planner", True), Column("field", True), Column("type"),
+               Column("default", True), Column("search range"),
+               Column("source / meaning", True, wrap=True)]
+    cells = []
     shown = {p: (parent_planner(p), set(changed_fields(p))) for p in names}
     last = None
     for row in describe_registry():
         if row.planner not in shown or row.field not in shown[row.planner][1]:
             continue
         parent = shown[row.planner][0]
-        label = ""
+        label = [""]
         if row.planner != last:
-            label = f"{row.planner}\n({source(PLANNERS, row.planner)})" + \
-                (f"\n= {parent} but" if parent else "")
+            label = [row.planner, f"({source(PLANNERS, row.planner)})",
+                     *([f"= {parent} but"] if parent else [])]
         space = getattr(REGISTRY[row.planner][0], "search_space", {}).get(row.field)
-        table.add_row(label, row.field, row.type, str(row.default), _range(space), row.help)
+        cells.append([label, row.field, row.type, str(row.default), _range(space), row.help])
         last = row.planner
-    console.print(table)
+    print_table(f"{len(names)} planner{'s' if len(names) > 1 else ''} (override with "
+                "--set planner.field=value; `grasp-bench planners NAME` for one)", columns, cells)
     outside = [f"{p} ({source(PLANNERS, p)})" for p in names if source(PLANNERS, p) != "built-in"]
     if outside:
         console.print("  from plugins: " + ", ".join(outside), highlight=False, soft_wrap=True,
@@ -91,7 +95,13 @@ def _range(p) -> str:
     return f"{p.low:g}..{p.high:g}" + (" log" if p.log else "")
 
 
+def _verdicts(rate: str) -> list[str]:
+    """``"6/20 [14%, 52%] executed, 16/20 model"`` -> one part per verdict."""
+    return re.split(r", (?=\d+/\d+ )", rate)
+
+
 def _print_tuned(path: Path | None) -> None:
+    from grasp_bench.cli.tables import Column, print_table
     from grasp_bench.tuned import TUNED_DIR, load_tuned
 
     files = [path] if path else sorted(TUNED_DIR.glob("*.json"))
@@ -99,20 +109,21 @@ def _print_tuned(path: Path | None) -> None:
         raise UserError(f"no tuned configs in {TUNED_DIR}; make them with `grasp-bench tune`")
     for f in files:
         data = load_tuned(f)
-        table = Table(title=f"{f.name}: {data['env']}, model {data['model']} "
-                            f"({data['model_sha256'][:12]}); successes on fresh tuning problems")
-        for col in ("planner", "H", "uses", "config", "default", "tuned", "trials",
-                    "planner-s"):
-            table.add_column(col, overflow="fold")
+        columns = [Column("planner", True), Column("H", True, "right"), Column("uses"),
+                   Column("config", True), Column("default"), Column("tuned", True),
+                   Column("trials", justify="right"), Column("planner-s", justify="right")]
+        cells = []
         for planner, by_h in data["entries"].items():
             for h, e in by_h.items():
-                config = "\n".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-                                   for k, v in e["config"].items()) or "(defaults)"
-                table.add_row(planner, h, e.get("source", "?"), config,
-                              tuned_rate(e.get("default_fresh")),
-                              tuned_rate(e.get("best_tuned", {}).get("fresh")),
-                              str(e.get("trials", "?")), f"{e.get('planner_seconds', 0):.0f}")
-        console.print(table)
+                config = [f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                          for k, v in e["config"].items()] or "(defaults)"
+                cells.append([planner, h, e.get("source", "?"), config,
+                              _verdicts(tuned_rate(e.get("default_fresh"))),
+                              _verdicts(tuned_rate(e.get("best_tuned", {}).get("fresh"))),
+                              str(e.get("trials", "?")), f"{e.get('planner_seconds', 0):.0f}"])
+        print_table(f"{f.name}: {data['env']}, model {data['model']} "
+                    f"({data['model_sha256'][:12]}); successes on fresh tuning problems",
+                    columns, cells)
 
 
 @app.command()
@@ -177,10 +188,12 @@ def problems(
     problem_source: SourceOpt = None,
     sensitivity: Annotated[bool, typer.Option(
         help="Also replay each problem's own actions from a start moved 0.5 and 2 px.")] = False,
+    wide: WideOpt = False,
 ) -> None:
     """Describe a problem set, per horizon: how far the bodies move from start to goal
     (10/50/90 % quantiles), how many seeds were rejected, and optionally how fragile the
     problems' own reference actions are (nothing is planned)."""
+    from grasp_bench.cli.tables import Column, print_table
     from grasp_bench.problems import load_or_generate, problem_stats, resolve_source
     from grasp_bench.seeds import SPLITS
     from grasp_bench.tasks import get_task
@@ -194,22 +207,23 @@ def problems(
     hs = parse_ints(horizons, "horizons")
     if any(h <= 0 for h in hs):
         raise UserError(f"--horizons must be positive (got {horizons})")
-    table = Table(title=f"{task.tag}: {episodes} {source} problems of the {split} split "
-                        f"(seeds from {SPLITS[split].start}); start -> goal, q50 [q10, q90]")
     metrics = list(task.metrics)
-    for col in ("H", *metrics, "rejected (solved / short)",
-                *(["own actions, block moved 0.5 / 2 px"] if sensitivity else [])):
-        table.add_column(col)
+    columns = [Column("H", True, "right"), *(Column(m, True, "right") for m in metrics),
+               Column("rejected\n(solved / short)", justify="right"),
+               *([Column("own actions,\nblock moved\n0.5 / 2 px", justify="right")]
+                 if sensitivity else [])]
+    cells = []
     for h in hs:
         stats = problem_stats(task, load_or_generate(task, h, episodes, split=split,
                                                      source=source), sensitivity)
-        cells = [f"{q['q50']:.3g} [{q['q10']:.3g}, {q['q90']:.3g}]"
-                 for q in (stats["displacement"][m] for m in metrics)]
+        quantiles = [f"{q['q50']:.3g} [{q['q10']:.3g}, {q['q90']:.3g}]"
+                     for q in (stats["displacement"][m] for m in metrics)]
         sens = stats.get("open_loop_sensitivity")
-        table.add_row(str(h), *cells, f"{stats['rejected_already_solved']} / "
+        cells.append([str(h), *quantiles, f"{stats['rejected_already_solved']} / "
                       f"{stats['rejected_too_short']}",
-                      *([f"{sens['shift_0.5px']:.0%} / {sens['shift_2px']:.0%}"] if sens else []))
-    console.print(table)
+                      *([f"{sens['shift_0.5px']:.0%} / {sens['shift_2px']:.0%}"] if sens else [])])
+    print_table(f"{task.tag}: {episodes} {source} problems of the {split} split (seeds from "
+                f"{SPLITS[split].start}); start -> goal, q50 [q10, q90]", columns, cells)
 
 
 @app.command()

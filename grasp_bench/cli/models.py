@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from grasp_bench.cli.common import (
     DeviceOpt,
@@ -20,6 +19,7 @@ from grasp_bench.cli.common import (
     progress_bar,
     user_errors,
 )
+from grasp_bench.cli.tables import WideOpt
 from grasp_bench.errors import UserError
 
 
@@ -282,6 +282,7 @@ def models(
         help="Also measure how far the state input / the action must move to steer the "
              "one-step prediction to another in-distribution latent (64 tuning problems; "
              "see grasp_bench/models/brittleness.py).")] = False,
+    wide: WideOpt = False,
 ) -> None:
     """List checkpoints with their accuracy (validation errors in physical units) and
     whether their weights match the manifest's sha256 (exit 1 if any does not)."""
@@ -323,35 +324,36 @@ def _architecture(manifest: dict) -> str:
 
 
 def _print_models(rows) -> None:
-    table = Table(title="World models")
-    for col in ("checkpoint", "architecture", "env", "k", "MB", "train s", "val loss",
-                "read error", "open-loop error H40", "H80", "reference fidelity H40/60/80 %",
-                "sha256"):
-        table.add_column(col)
+    from grasp_bench.cli.tables import Column, print_table
+
+    columns = [Column("checkpoint", True), Column("architecture"), Column("env"),
+               Column("k", justify="right"), Column("MB", justify="right"),
+               Column("train s", justify="right"), Column("val loss", justify="right"),
+               Column("read error"), Column("open-loop error\nH40", True), Column("H80"),
+               Column("reference fidelity\nH40/60/80 %", True), Column("sha256", True)]
+    cells = []
     for path, m, *status in rows:
         ol = m.get("validation", {}).get("open_loop", {})
         fid = m.get("validation", {}).get("reference_fidelity") or {}
-        fid_text = "/".join(f"{100 * fid[h]['rate']:.0f}" if h in fid else "-"
-                            for h in ("H40", "H60", "H80"))
+        fid_text = ["/".join(f"{100 * fid[h]['rate']:.0f}" if h in fid else "-"
+                             for h in ("H40", "H60", "H80"))]
         if fid:
-            fid_text += f" ({fid.get('source')}, n={fid.get('H40', {}).get('n', '?')})"
+            fid_text.append(f"({fid.get('source')}, n={fid.get('H40', {}).get('n', '?')})")
 
-        def fmt(h: str, ol: dict = ol) -> str:
-            return ", ".join(
-                f"{k} {v:.3g}" for k, v in ol.get(h, {}).items() if not k.endswith("_p90")
-            )
+        def fmt(h: str, ol: dict = ol) -> list[str]:
+            return [f"{k} {v:.3g}" for k, v in ol.get(h, {}).items() if not k.endswith("_p90")]
 
         read = fmt("probe", {"probe": m.get("validation", {}).get("probe", {})}) or "-"
-
-        table.add_row(
-            Path(path).name, _architecture(m), m.get("task", m.get("env_id", "?")),
-            str(m.get("frameskip")),
+        arch = _architecture(m)
+        cells.append([
+            Path(path).name, arch.replace(" (", "\n(").split("\n"),
+            m.get("task", m.get("env_id", "?")), str(m.get("frameskip")),
             f"{m.get('bytes', 0) / 1e6:.2f}", str(m.get("training", {}).get("seconds", "?")),
-            f"{m.get('validation', {}).get('loss', float('nan')):.4f}", read, fmt("H40"),
-            fmt("H80"),
-            fid_text if fid else "-", status[0] if status else "ok (just written)",
-        )
-    console.print(table)
+            f"{m.get('validation', {}).get('loss', float('nan')):.4f}", read,
+            fmt("H40") or "-", fmt("H80") or "-", fid_text if fid else "-",
+            status[0] if status else ["ok", "(just written)"],
+        ])
+    print_table("World models", columns, cells)
     from grasp_bench.models.checkpoint import ARCHITECTURES
     from grasp_bench.plugins import MODELS, source
 
@@ -366,17 +368,19 @@ def _print_models(rows) -> None:
 
 
 def _print_brittleness(rows) -> None:
+    from grasp_bench.cli.tables import Column, print_table
     from grasp_bench.models.brittleness import measure
     from grasp_bench.models.checkpoint import load_checkpoint
     from grasp_bench.models.figure3 import measure_on_problems
     from grasp_bench.problems import load_or_generate
     from grasp_bench.tasks import get_task
 
-    table = Table(title="Brittleness of the one-step prediction (in-distribution pairs of 64 "
-                        "tuning problems, H = 40, the task's default problems)")
-    for col in ("checkpoint", "pairs", "|dz| / |dF| (p10)", "reached", "|da| / |a'-a|",
-                "reached", "grad step gain 1% / 10%", "|F(z')-g| / |F(z)-g| 1%", "brittle"):
-        table.add_column(col)
+    columns = [Column("checkpoint", True), Column("pairs", justify="right"),
+               Column("|dz| / |dF|\n(p10)", True, "right"), Column("reached", justify="right"),
+               Column("|da| / |a'-a|", justify="right"), Column("reached", justify="right"),
+               Column("grad step gain\n1% / 10%", True, "right"),
+               Column("|F(z')-g| /\n|F(z)-g| 1%", justify="right"), Column("brittle", True)]
+    cells = []
     for weights, manifest in rows:
         task = get_task(manifest.get("task", ""), manifest.get("env_kwargs", {}).get("layout"))
         model, _ = load_checkpoint(weights, env_id=task.env_id)
@@ -385,13 +389,14 @@ def _print_brittleness(rows) -> None:
         first = problems.actions[:, :k].reshape(len(problems), -1)
         b = measure(model, problems.starts, first)
         f3 = measure_on_problems(model, problems.starts, first, problems.goals, eps=(0.01, 0.1))
-        table.add_row(weights.name, str(b.pairs),
+        cells.append([weights.name, str(b.pairs),
                       f"{b.state_ratio_median:.3g} ({b.state_ratio_p10:.3g})",
                       f"{b.state_reached:.0%}", f"{b.action_ratio_median:.3g}",
                       f"{b.action_reached:.0%}",
                       " / ".join(f"{s.gain_median:.3g}" for s in f3.steps),
-                      f"{f3.steps[0].ratio_median:.4g}", "yes" if f3.brittle else "no")
-    console.print(table)
+                      f"{f3.steps[0].ratio_median:.4g}", "yes" if f3.brittle else "no"])
+    print_table("Brittleness of the one-step prediction (in-distribution pairs of 64 tuning "
+                "problems, H = 40, the task's default problems)", columns, cells)
     console.print("  |dz| / |dF|: state-input change per unit of prediction change (far below "
                   "1: brittle, a small step off the data steers the prediction)",
                   highlight=False, soft_wrap=True)

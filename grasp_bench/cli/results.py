@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from grasp_bench.cli.common import app, console, err_console, print_warnings, user_errors
+from grasp_bench.cli.tables import WideOpt
 from grasp_bench.errors import UserError
 
 
@@ -23,6 +24,7 @@ def report(
     compare: Annotated[Path | None, typer.Option(
         help="Another run (e.g. the same sweep --tuned): print both side by side, cell by "
              "cell, instead; nothing is written.")] = None,
+    wide: WideOpt = False,
 ) -> None:
     """Regenerate a run's tables and plots (summary.csv, summary.md, PNGs).
 
@@ -47,7 +49,53 @@ def report(
         raise UserError(f"--ceiling {ceiling}: not a run directory (no episodes.csv)")
     with _claim(run_dir):
         md = write_report(run_dir, paper=paper, ceiling=ceiling)
-    console.print(md, markup=False, highlight=False, soft_wrap=True)  # no hard-wrapped tables
+    _print_report(run_dir, md, paper=paper, ceiling=ceiling)
+
+
+#: The paper comparison's columns shown at any width (the others as room allows).
+_COMPARISON_ESSENTIAL = ("H", "planner", "paper", "executed (this run)", "verdict")
+
+
+def _print_report(run_dir: Path, md: str, *, paper: bool, ceiling: Path | None) -> None:
+    """Piped: the Markdown written to summary.md, every table whole.  At the terminal: the
+    run's cells as `run` prints them, the headline's paper-format table per env and mode
+    and, with --paper, the comparison with the paper, each with its essential columns whole
+    at any width (--wide: all of them); summary.md holds the rest."""
+    if not console.is_terminal:
+        console.print(md, markup=False, highlight=False, soft_wrap=True)  # no hard wraps
+        return
+    from grasp_bench.cli.tables import Column, print_summary, print_table
+    from grasp_bench.results import (
+        HEADLINE,
+        load_run,
+        load_summary,
+        paper_table_markdown,
+        summarize,
+    )
+
+    summary = load_summary(run_dir / "summary.csv")
+    print_summary(summary)
+    for env, mode in dict.fromkeys(zip(summary["env"], summary["mode"], strict=True)):
+        console.print(f"\n{env}, {mode} loop, {HEADLINE[mode]}: success / median time to "
+                      f"success\n\n{paper_table_markdown(summary, env=env, mode=mode)}\n",
+                      markup=False, highlight=False, soft_wrap=True)
+    if paper:
+        from grasp_bench.report import paper_comparison
+
+        table = paper_comparison(summary, ceiling=None if ceiling is None
+                                 else summarize(load_run(ceiling)[0]))
+        if not table.empty:
+            def parts(value) -> list[str]:  # "59.0% [54.6, 63.3] / 8.5s": two lines
+                text = str(value).replace(" / ", "\n/ ").replace(" (", "\n(")
+                return text.split("\n")
+
+            columns = [Column(str(c).replace(" (", "\n("), c in _COMPARISON_ESSENTIAL)
+                       for c in table.columns]
+            print_table("Comparison with the GRASP paper (Table 1, Push-T; executed plans "
+                        "beside the paper's)", columns,
+                        [[parts(v) for v in row] for row in table.itertuples(index=False)])
+    console.print(f"  every table whole: {run_dir / 'summary.md'} (or pipe this command)",
+                  highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -61,6 +109,7 @@ def check(
 
     Test: one-sided pooled two-proportion z-test per (env, planner, H), H1: the run's
     success rate is below the baseline's.
+
     A run that a sweep is still writing is read as it stands, finished cells only (its
     episodes.csv is replaced whole after each finished cell), with a warning naming the
     sweep; the cells it has not finished yet count as missing.

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from grasp_bench.cli.common import (
     DeviceOpt,
@@ -22,6 +21,7 @@ from grasp_bench.cli.common import (
     progress_bar,
     user_errors,
 )
+from grasp_bench.cli.tables import WideOpt
 from grasp_bench.defaults import DEFAULT_REPLAN_BUDGET, DEFAULT_THREADS
 from grasp_bench.errors import UserError
 
@@ -146,45 +146,9 @@ def _execute(prep, run_dir: Path, ray: str | None = None) -> None:
 
 
 def _print_summary(summary) -> None:
-    from grasp_bench.results import METRIC_LABELS, MODE_METRICS, format_seconds, percent_ci
-    from grasp_bench.results.tables import TTS_HIDDEN, TTS_HIDDEN_NOTE, format_gap
+    from grasp_bench.cli.tables import print_summary
 
-    envs = ", ".join(dict.fromkeys(summary["env"]))
-    metrics = list(dict.fromkeys(m for mode in summary["mode"] for m in MODE_METRICS[mode]))
-    timed = [m for m in metrics if m not in TTS_HIDDEN]
-    table = Table(title=f"{envs}: success % [95% Wilson CI]"
-                        + (", median time-to-success (TTS)" if timed else ""))
-    gap = "open" in set(summary["mode"])
-    columns = ["H", "planner", "n",
-               *(c for m in metrics for c in ((f"{m} %", "TTS") if m in timed else (f"{m} %",))),
-               "fidelity %", *(["gap"] if gap else []), "plan", "plan/problem"]
-    for col in columns:
-        table.add_column(col, justify="left" if col == "planner" else "right", no_wrap=True)
-    for r in summary.to_dict("records"):
-        cells = []
-        for m in metrics:
-            cells.append(percent_ci(r[f"{m}_rate"], r[f"{m}_ci_low"], r[f"{m}_ci_high"]))
-            if m in timed:
-                cells.append(format_seconds(r[f"{m}_median_tts_s"]))
-        cells.append(percent_ci(r["fidelity_rate"], r["fidelity_ci_low"], r["fidelity_ci_high"]))
-        if gap:
-            cells.append(format_gap(r["exploitation_gap"]))
-        table.add_row(str(r["horizon"]), r["planner"], str(r["n"]), *cells,
-                      format_seconds(r["mean_planning_time_s"]),
-                      format_seconds(r["mean_planning_time_per_problem_s"]))
-    console.print(table)
-    for m in metrics:
-        console.print(f"  {m}: {METRIC_LABELS[m]}", highlight=False, soft_wrap=True)
-    console.print("  fidelity: the share of the problems whose own reference actions succeed "
-                  "under the model" + ("; gap: model % minus executed %, in points" if gap
-                                       else ""), highlight=False, soft_wrap=True)
-    console.print("  " + ("TTS, plan" if timed else "plan") + ": planner seconds for the whole "
-                  "batch of problems planned together (not per problem)"
-                  + (", TTS to the first snapshot from which it stays successful" if timed
-                     else "")
-                  + "; plan/problem: plan divided by the batch size"
-                  + (f"; {TTS_HIDDEN_NOTE}" if len(timed) < len(metrics) else ""),
-                  highlight=False, soft_wrap=True)
+    print_summary(summary)  # with the command's --wide
 
 
 @app.command()
@@ -215,6 +179,7 @@ def run(
     tuned_file: TunedFileOpt = None,
     problem_source: SourceOpt = None,
     out: OutOpt = None,
+    wide: WideOpt = False,
 ) -> None:
     """Plan a problem set at one horizon with each planner; print and save the table.
 
@@ -260,6 +225,7 @@ def sweep(
     tuned_file: TunedFileOpt = None,
     problem_source: SourceOpt = None,
     out: OutOpt = None,
+    wide: WideOpt = False,
     resume: Annotated[
         Path | None, typer.Option(help="Finish an interrupted sweep in this run directory "
                                        "(its options are read from its meta.json).")
