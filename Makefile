@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 H       ?= 60
 
-.PHONY: install run test lint bench checkpoints sweep regression baseline capacity clean
+.PHONY: install run test lint mutate bench checkpoints sweep regression baseline capacity clean
 
 install: $(STAMP)
 
@@ -26,6 +26,18 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
+
+# Mutation testing (too slow for CI: thousands of mutants, each a test run, hours on a few cores;
+# run it here): Cosmic Ray plants one small bug at a time in
+# grasp_bench/planners/, grasp_bench/results/ and grasp_bench/judging.py, in copies of the
+# working tree under mutants/ (never in the tree itself), runs the tests that cover that
+# code, then prints the mutation score and every surviving mutant (tests/mutation/run.py;
+# a session's config is tests/mutation/<session>.toml).  A second run goes on where the
+# first stopped; MUTATE_ARGS=--fresh starts again (after changing code or tests),
+# MUTATE_ARGS=planners runs one session, MUTATE_ARGS=--report only prints.
+MUTATE_ARGS ?=
+mutate: install
+	$(BIN)/python tests/mutation/run.py $(MUTATE_ARGS)
 
 bench: install
 	$(BIN)/grasp-bench bench
@@ -71,4 +83,4 @@ capacity: install
 	    --planners grasp,grasp-nosg,grasp-nonoise --episodes 20 --out $$out; done
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache mutants

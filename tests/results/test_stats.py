@@ -67,3 +67,27 @@ def test_two_proportion_rejects_bad_counts() -> None:
         two_proportion_test(11, 10, 5, 10)
     with pytest.raises(ValueError):
         two_proportion_test(5, 10, -1, 10)
+
+
+def test_bad_arguments_are_refused_naming_the_rule() -> None:
+    """Each refusal is the function's own, not a math error further down (a count check
+    that let 11 of 10 through would still fail, in sqrt)."""
+    for confidence in (-0.5, 0.0, 1.0, 1.5):
+        with pytest.raises(ValueError, match=r"confidence must be in \(0, 1\)"):
+            wilson_interval(1, 2, confidence)
+    for bad in ((11, 10), (-1, 10), (0, -1)):
+        with pytest.raises(ValueError, match="need 0 <= successes <= n"):
+            wilson_interval(*bad)
+    for bad in ((11, 10, 5, 10), (5, 10, -1, 10), (0, -1, 0, 1)):
+        with pytest.raises(ValueError, match="need 0 <= successes <= n"):
+            two_proportion_test(*bad)
+
+
+@pytest.mark.parametrize("n", [9, 13, 17, 100, 258])
+def test_wilson_bounds_are_exact_with_all_or_no_successes(n: int) -> None:
+    """The formula's bound at k = n is 1 up to rounding (1 + 2e-16 at n = 9, 1 - 1e-16 at
+    n = 13 and 258); the interval's is exactly 1, and exactly 0 at k = 0.  The counts are
+    equal but distinct int objects, as when read from two columns (past 256 Python does not
+    share them), so the test is on their values."""
+    k = int(str(n))
+    assert wilson_interval(k, n)[1] == 1.0 and wilson_interval(0, n)[0] == 0.0

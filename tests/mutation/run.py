@@ -1,0 +1,231 @@
+"""``make mutate``: mutation testing of the planners, the result statistics and the verdicts.
+
+Cosmic Ray plants one small change at a time (a number, an operator, a condition) in the
+code under test and runs the tests that cover it; a change no test notices is a surviving
+mutant.  Sessions, each configured by the TOML file of its name beside this script:
+
+    planners  grasp_bench/planners/   tests/planners
+    results   grasp_bench/results/    tests/results
+    judging   grasp_bench/judging.py  tests/test_fidelity.py, test_problems.py, bench/test_bench.py
+
+Cosmic Ray edits the files it mutates, so each session works in its own copy of the
+working tree (``mutants/<session>/tree``, the files git tracks or would track): the working
+tree, and any run using it, is never touched.  Sessions run in parallel (``--jobs``).  A
+later run goes on where the last stopped (each mutant's verdict is kept in
+``mutants/<session>/session.sqlite``); ``--fresh`` starts again from the working tree as
+it is now -- needed after changing code or tests.
+
+Not run as mutants: changes inside type annotations (never evaluated: the modules use
+``from __future__ import annotations``), lines marked ``# pragma: no mutate`` (an
+equivalent mutant, with a comment saying why) and the operators a session's config
+excludes.
+
+Prints the score per session and over all (killed / (killed + survived)), then every
+surviving mutant as ``file:line operator (occurrence): the line``; ``cosmic-ray apply`` in
+the session's tree shows one, ``cr-report --show-diff`` all.
+
+    python tests/mutation/run.py [--jobs N] [--fresh] [--report] [SESSION ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+WORK = ROOT / "mutants"
+SESSIONS = ("planners", "results", "judging")
+BIN = Path(sys.executable).parent
+#: the tests find the project's Python first; one thread each, as sessions run in parallel
+ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+       "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def tree_files() -> list[str]:
+    """The working tree's files that git tracks or would track (not ignored ones)."""
+    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                         cwd=ROOT, capture_output=True, check=True).stdout.decode()
+    return sorted({f for f in out.split("\0") if f and (ROOT / f).is_file()})
+
+
+def modules(session: str, tree: Path) -> list[Path]:
+    """The session's mutated modules, relative to ``tree``."""
+    import toml
+
+    paths = toml.load(HERE / f"{session}.toml")["cosmic-ray"]["module-path"]
+    found = []
+    for p in [paths] if isinstance(paths, str) else paths:
+        p = tree / p
+        found += [p] if p.is_file() else sorted(p.rglob("*.py"))
+    return [f.relative_to(tree) for f in found]
+
+
+def annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """``((row, col), (end_row, end_col))`` of every annotation in the module (rows from 1,
+    columns in characters, as Cosmic Ray's positions)."""
+    source = path.read_text(encoding="utf-8")
+    lines = source.splitlines()
+
+    def char_col(row: int, byte_col: int) -> int:
+        return len(lines[row - 1].encode("utf-8")[:byte_col].decode("utf-8", "replace"))
+
+    spans = []
+    for node in ast.walk(ast.parse(source)):
+        notes = []
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            notes.append(node.returns)
+        elif isinstance(node, ast.arg | ast.AnnAssign):
+            notes.append(node.annotation)
+        for a in notes:
+            if a is not None:
+                spans.append(((a.lineno, char_col(a.lineno, a.col_offset)),
+                              (a.end_lineno, char_col(a.end_lineno, a.end_col_offset))))
+    return spans
+
+
+def skip_annotations(db: Path, tree: Path) -> int:
+    """Mark every pending mutant inside a type annotation as skipped; returns how many."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    spans: dict[Path, list] = {}
+    skipped = []
+    with use_db(db, WorkDB.Mode.open) as work_db:
+        for item in work_db.pending_work_items:
+            for m in item.mutations:
+                if m.module_path not in spans:
+                    spans[m.module_path] = annotation_spans(tree / m.module_path)
+                start = tuple(m.start_pos)
+                if any(lo <= start < hi for lo, hi in spans[m.module_path]):
+                    skipped.append(item.job_id)
+                    break
+        if skipped:
+            work_db.set_multiple_results(skipped, WorkResult(
+                output="in a type annotation (never evaluated)",
+                worker_outcome=WorkerOutcome.SKIPPED))
+    return len(skipped)
+
+
+def run(cmd: list, cwd: Path, log: Path) -> None:
+    with log.open("a") as out:
+        out.write(f"$ {' '.join(map(str, cmd))}\n")
+        out.flush()
+        res = subprocess.run(cmd, cwd=cwd, env=ENV, stdout=out, stderr=subprocess.STDOUT)
+    if res.returncode:
+        tail = log.read_text(errors="replace").splitlines()[-30:]
+        raise SystemExit(f"{cmd[0].name if isinstance(cmd[0], Path) else cmd[0]} failed in "
+                         f"{cwd} (log: {log}):\n" + "\n".join(tail))
+
+
+def prepare(session: str, fresh: bool) -> None:
+    """A session ready to go on: its tree copy, the mutants, the filters and a passing
+    baseline (kept across runs unless ``fresh``)."""
+    d = WORK / session
+    tree, pristine, db = d / "tree", d / "pristine", d / "session.sqlite"
+    cfg = HERE / f"{session}.toml"
+    if db.exists() and not fresh:  # undo a mutation a killed run may have left on disk
+        for f in pristine.rglob("*.py"):
+            shutil.copy2(f, tree / f.relative_to(pristine))
+        return
+    shutil.rmtree(d, ignore_errors=True)
+    for f in tree_files():
+        (tree / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / f, tree / f)
+    for m in modules(session, tree):
+        (pristine / m).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(tree / m, pristine / m)
+    log, new = d / "log.txt", d / "new.sqlite"
+    run([BIN / "cosmic-ray", "baseline", cfg], tree, log)  # the tests pass unmutated
+    run([BIN / "cosmic-ray", "init", cfg, new], tree, log)
+    run([BIN / "cr-filter-pragma", new], tree, log)
+    run([BIN / "cr-filter-operators", new, cfg], tree, log)
+    n = skip_annotations(new, tree)
+    with log.open("a") as out:
+        out.write(f"skipped {n} mutants in type annotations\n")
+    new.rename(db)
+
+
+def execute(session: str, fresh: bool) -> str:
+    prepare(session, fresh)
+    d = WORK / session
+    run([BIN / "cosmic-ray", "exec", HERE / f"{session}.toml", d / "session.sqlite"],
+        d / "tree", d / "log.txt")
+    return session
+
+
+def report(sessions: list[str]) -> None:
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import TestOutcome, WorkerOutcome
+
+    total: Counter = Counter()
+    survivors = []
+    for s in sessions:
+        db = WORK / s / "session.sqlite"
+        if not db.exists():
+            print(f"{s}: not started")
+            continue
+        counts: Counter = Counter()
+        with use_db(db, WorkDB.Mode.open) as work_db:
+            for item, result in work_db.completed_work_items:
+                if result.worker_outcome == WorkerOutcome.SKIPPED:
+                    counts["skipped"] += 1
+                elif result.test_outcome is not None:
+                    counts[result.test_outcome.value] += 1
+                    if result.test_outcome == TestOutcome.SURVIVED:
+                        survivors += [(s, m) for m in item.mutations]
+                else:
+                    counts[result.worker_outcome.value] += 1
+            counts["pending"] = work_db.num_work_items - work_db.num_results
+        total += counts
+        print(_score_line(s, counts))
+    print(_score_line("all", total))
+    print(f"surviving mutants ({len(survivors)}):")
+    for s, m in sorted(survivors, key=lambda x: (str(x[1].module_path), x[1].start_pos)):
+        row = m.start_pos[0]
+        lines = (WORK / s / "pristine" / m.module_path).read_text().splitlines()
+        print(f"  {m.module_path}:{row} {m.operator_name.removeprefix('core/')} "
+              f"({m.occurrence}): {lines[row - 1].strip()}")
+
+
+def _score_line(name: str, c: Counter) -> str:
+    judged = c["killed"] + c["survived"]
+    score = f"{100 * c['killed'] / judged:.1f} %" if judged else "-"
+    extra = ", ".join(f"{k} {c[k]}" for k in ("incompetent", "exception", "abnormal",
+                                               "no-test", "skipped", "pending") if c[k])
+    return (f"{name}: mutation score {score} ({c['killed']} killed / {judged}, "
+            f"{c['survived']} survived{', ' + extra if extra else ''})")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("sessions", nargs="*", metavar="SESSION",
+                        help=f"some of {', '.join(SESSIONS)} (default: all)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="sessions run at once (default: the cores)")
+    parser.add_argument("--fresh", action="store_true",
+                        help="start again from the working tree (after changing code or tests)")
+    parser.add_argument("--report", action="store_true", help="only print the results so far")
+    args = parser.parse_args(argv)
+    sessions = args.sessions or list(SESSIONS)
+    unknown = [s for s in sessions if s not in SESSIONS]
+    if unknown:
+        parser.error(f"unknown session {', '.join(unknown)}; "
+                     f"expected some of {', '.join(SESSIONS)}")
+    if not args.report:
+        WORK.mkdir(exist_ok=True)
+        with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+            for done in pool.map(lambda s: execute(s, args.fresh), sessions):
+                print(f"{done}: done", flush=True)
+    report(sessions)
+
+
+if __name__ == "__main__":
+    main()
