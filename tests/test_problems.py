@@ -157,5 +157,5 @@ def test_demo_problem_source_checks():
         resolve_source(ballnav(), "demo")
     with pytest.raises(UserError, match="within 300 env steps"):
         generate(PUSHT, 400, 2, source="demo")
-    with pytest.raises(UserError, match="shorter than H"):  # few demonstrations last 250 steps
-        generate(PUSHT, 250, 2, source="demo")
+    with pytest.raises(UserError, match="shorter than H"):  # few demonstrations last 290 steps
+        generate(PUSHT, 290, 2, source="demo")
