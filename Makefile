@@ -5,7 +5,8 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 H       ?= 60
 
-.PHONY: install run test lint mutate bench checkpoints sweep regression baseline capacity clean
+.PHONY: install run test lint mutate bench checkpoints sweep regression baseline capacity clean \
+	docs results-docs
 
 install: $(STAMP)
 
@@ -18,6 +19,23 @@ $(STAMP): pyproject.toml constraints.txt
 
 run: install
 	$(BIN)/grasp-bench run --horizon $(H)
+
+# The documentation site (mkdocs.yml, docs/) into site/, with --strict: a broken link or
+# anchor, a page missing from the nav or a bad API reference fails the build (CI runs it).
+# The docs extra goes into the same .venv, pinned by constraints.txt.
+DOCS_STAMP := $(VENV)/.docs-installed
+$(DOCS_STAMP): $(STAMP) pyproject.toml constraints.txt
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[docs]"
+	touch $(DOCS_STAMP)
+
+docs: results-docs $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# The results pages (docs/results.md, docs/history-runs.md and the generated blocks of
+# docs/history.md) from results/reference/**/summary.csv and meta.json; commit what it
+# changes (tests/test_docs_results.py fails while they are stale).
+results-docs: install
+	$(BIN)/python -m grasp_bench.docsgen.results
 
 test: install
 	$(BIN)/python -m pytest
@@ -83,4 +101,4 @@ capacity: install
 	    --planners grasp,grasp-nosg,grasp-nonoise --episodes 20 --out $$out; done
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache mutants
+	rm -rf $(VENV) build site *.egg-info .pytest_cache .ruff_cache mutants
