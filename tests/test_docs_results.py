@@ -125,6 +125,7 @@ def test_the_pages_go_stale_when_a_summary_changes(tmp_path):
 
 
 def test_check_exits_1_naming_the_stale_pages(tmp_path, monkeypatch, capsys):
+    real = {p: p.read_text() for p in (REPO / "docs").glob("*.md")}
     res, docs = _tree(tmp_path)
     monkeypatch.setattr(gen, "RESULTS_DIR", res)
     monkeypatch.setattr(gen, "DOCS_DIR", docs)
@@ -134,6 +135,8 @@ def test_check_exits_1_naming_the_stale_pages(tmp_path, monkeypatch, capsys):
     assert "docs/results.md" in capsys.readouterr().err
     assert gen.main(["--untracked"]) == 0
     assert gen.main(["--check", "--untracked"]) == 0
+    assert (docs / gen.RESULTS_PAGE).exists()
+    assert {p: p.read_text() for p in (REPO / "docs").glob("*.md")} == real  # untouched
 
 
 def test_no_number_in_a_results_page_is_typed_by_hand(tmp_path):

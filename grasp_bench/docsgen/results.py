@@ -116,7 +116,7 @@ def _read_rows(path: Path) -> tuple[dict, ...]:
     return tuple(rows)
 
 
-def read_runs(results_dir: Path = RESULTS_DIR, *, tracked_only: bool = True,
+def read_runs(results_dir: Path, *, tracked_only: bool = True,
               skipped: list[str] | None = None) -> list[RunDir]:
     """Every run directory ``<machine>/<name>`` under ``results_dir`` with a run in it,
     sorted by path.  With ``tracked_only`` inside a git work tree, runs whose summary.csv
@@ -407,14 +407,17 @@ def fill_blocks(text: str, values: dict[str, str]) -> str:
     return BLOCK.sub(sub, text)
 
 
-def render(results_dir: Path = RESULTS_DIR, docs_dir: Path = DOCS_DIR,
-           repo_root: Path = REPO_ROOT, *, tracked_only: bool = True,
+def render(results_dir: Path | None = None, docs_dir: Path | None = None,
+           repo_root: Path | None = None, *, tracked_only: bool = True,
            skipped: list[str] | None = None) -> dict[Path, str]:
-    """Every generated file's path and the text it should hold."""
+    """Every generated file's path and the text it should hold (by default from
+    :data:`RESULTS_DIR` into :data:`DOCS_DIR`, blocks of :data:`BLOCK_FILES` under
+    :data:`REPO_ROOT`)."""
+    results_dir = Path(results_dir or RESULTS_DIR)
+    docs_dir, repo_root = Path(docs_dir or DOCS_DIR), Path(repo_root or REPO_ROOT)
     dirs = read_runs(results_dir, tracked_only=tracked_only, skipped=skipped)
     current = [d for d in dirs if d.current]
     superseded = [d for d in dirs if not d.current]
-    docs_dir, repo_root = Path(docs_dir), Path(repo_root)
     pages = {docs_dir / RESULTS_PAGE: results_page(current),
              docs_dir / HISTORY_RUNS_PAGE: history_runs_page(superseded)}
     for rel in BLOCK_FILES:
@@ -449,7 +452,8 @@ def main(argv: list[str] | None = None) -> int:
         print("results-docs: left out (not tracked by git; commit them, or pass "
               "--untracked): " + ", ".join(skipped), file=sys.stderr)
     changed = stale(pages)
-    rel = [p.relative_to(REPO_ROOT).as_posix() if p.is_relative_to(REPO_ROOT) else str(p)
+    root = Path(REPO_ROOT)
+    rel = [p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p)
            for p in changed]
     if args.check:
         if changed:
