@@ -25,6 +25,11 @@ AFTER = "2026-12-04T10:00:00+00:00"  # after the pace change
 BEFORE = "2026-11-30T10:00:00+00:00"
 HISTORY = ("# History\n\n<!-- BEGIN generated:superseded-runs -->\n"
            "<!-- END generated:superseded-runs -->\n\ntext kept by hand\n")
+README = ("# grasp-bench\n\n<!-- BEGIN generated:headline/cpu/run-H60 -->\nold\n"
+          "<!-- END generated:headline/cpu/run-H60 -->\n"
+          "<!-- BEGIN generated:headline/cpu/run-H80 -->\n"
+          "<!-- END generated:headline/cpu/run-H80 -->\n"
+          "<!-- BEGIN generated:other -->\nkept\n<!-- END generated:other -->\n")
 
 
 def _diff(pages: dict[Path, str], stale: list[Path]) -> str:
@@ -95,6 +100,17 @@ def test_run_directories_are_picked_up_and_sorted_by_name_and_date(tmp_path):
     assert f"`{meta['git_sha'][:7]}`" in current
     assert meta["extra"]["machine"]["cpu"] in current
     assert "problems per cell (n): 20" in current and "2026-12-04 10:00 UTC" in current
+
+
+def test_the_readme_headline_block_holds_one_run_and_links_into_docs(tmp_path):
+    res, docs = _tree(tmp_path)
+    (tmp_path / "README.md").write_text(README)
+    readme = _render(tmp_path, res, docs)[tmp_path / "README.md"]
+    head = readme.split("<!-- END generated:headline/cpu/run-H60 -->")[0]
+    assert "[cpu/run-H60](docs/results.md#cpu-run-h60)" in head and "old" not in head
+    assert "pace-mpc" not in head and "| gd |" in head
+    assert "The run `cpu/run-H80` has not landed yet." in readme
+    assert "<!-- BEGIN generated:other -->\nkept\n" in readme  # not ours: left alone
 
 
 def test_the_pages_go_stale_when_a_summary_changes(tmp_path):
