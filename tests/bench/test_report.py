@@ -126,14 +126,16 @@ def test_paper_verdict_is_read_against_the_papers_interval_at_500_trials() -> No
 def test_a_cell_below_the_paper_names_the_first_measured_cause() -> None:
     from grasp_bench.report import below_cause
 
-    cell = pd.Series({"fidelity_rate": 0.9, "exploitation_gap": 0.1})
-    assert below_cause(0.5, cell, ceiling=0.4) == "ceiling"
-    assert below_cause(0.5, cell, ceiling=0.6) == "budget"
+    cell = pd.Series({"executed_rate": 0.35, "fidelity_rate": 0.9, "exploitation_gap": 0.1})
+    assert below_cause(0.5, cell, ceiling=(0.4, 0.3)) == "ceiling"  # at the ceiling
+    assert below_cause(0.5, cell, ceiling=(0.45, 0.36)) == "budget"  # below the ceiling's CI
+    assert below_cause(0.5, cell, ceiling=(0.6, 0.3)) == "budget"  # the ceiling is above
     assert below_cause(0.5, cell, ceiling=None) == "budget"
-    assert below_cause(0.5, pd.Series({"fidelity_rate": 0.3, "exploitation_gap": 0.5}),
-                       ceiling=0.6) == "fidelity"
-    assert below_cause(0.5, pd.Series({"fidelity_rate": 0.9, "exploitation_gap": 0.2}),
-                       ceiling=0.6) == "exploitation gap"
+    assert below_cause(0.5, pd.Series({"executed_rate": 0.1, "fidelity_rate": 0.3,
+                                       "exploitation_gap": 0.5}), ceiling=(0.6, 0.5)) == "fidelity"
+    assert below_cause(0.5, pd.Series({"executed_rate": 0.1, "fidelity_rate": 0.9,
+                                       "exploitation_gap": 0.2}),
+                       ceiling=(0.4, 0.3)) == "exploitation gap"
 
 
 def test_paper_comparison_has_ceiling_rows_verdicts_and_causes(tmp_path: Path) -> None:
