@@ -4,13 +4,14 @@ Algorithm (all B problems batched; shapes in brackets)::
 
     U <- init or 0;  c <- ||z_T(U) - g||_W^2                             [B, T, A], [B]
     repeat iterations times:
-        a^(i) ~ U[-1, 1]                                     i = 1..S     [B, S, T, A]
+        a^(i) ~ U[low, high]  (the model's action box)      i = 1..S     [B, S, T, A]
         c^(i) = ||z_T(a^(i)) - g||_W^2    (T sequential model.step on B*S rows)  [B, S]
         U <- the best a^(i) where it beats c;  c <- min(c, min_i c^(i))
     return U
 
 It keeps the Planner contract of ``grasp_bench.planners.protocol``: batched over problems,
-randomness only from ``generator``, actions in [-1, 1], the shared goal metric
+randomness only from ``generator``, actions inside the model's action box (``action_box``:
+the z-scored space the harness plans in), the shared goal metric
 (``goal_weights``), a warm start (``init``: the first incumbent) and timed snapshots.
 """
 
@@ -22,11 +23,10 @@ from typing import ClassVar
 import torch
 
 from grasp_bench.planners.base import (
-    ACTION_HIGH,
-    ACTION_LOW,
     PlanResult,
     SnapshotCallback,
     SnapshotRecorder,
+    action_box,
     check_plan_inputs,
     knob,
     positive,
@@ -80,14 +80,15 @@ class RandomShooting:
         B, D, A = check_plan_inputs(model, z0, z_goal, horizon, generator, goal_weights, init)
         T, S, dev, dt = int(horizon), cfg.samples, z0.device, z0.dtype
         rec = SnapshotRecorder(dev, snapshot_every, on_snapshot)
+        low, high = action_box(model, z0)  # (A,) each
 
-        best = warm_actions(init, z0)
+        best = warm_actions(init, z0, low, high)
         best = torch.zeros(B, T, A, device=dev, dtype=dt) if best is None else best
         best_cost = terminal_cost(model, z0, best, z_goal, goal_weights)  # (B,)
         rows = torch.arange(B, device=dev)
         for it in range(1, cfg.iterations + 1):
             u = torch.rand((B, S, T, A), generator=generator, device=dev, dtype=dt)
-            cand = ACTION_LOW + (ACTION_HIGH - ACTION_LOW) * u
+            cand = low + (high - low) * u
             costs = terminal_cost(  # (B * S,) rollouts as one batch
                 model, z0.repeat_interleave(S, 0), cand.reshape(B * S, T, A),
                 z_goal.repeat_interleave(S, 0), goal_weights).view(B, S)
