@@ -28,13 +28,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from grasp_bench.defaults import DEFAULT_REPLAN_BUDGET
 from grasp_bench.errors import UserError
 from grasp_bench.problems import ProblemSet
 
-__all__ = ["Cell", "load_model", "problems", "run_cell"]
+__all__ = ["Cell", "Windows", "load_model", "problems", "register_architecture", "run_cell",
+           "save_checkpoint", "training_windows"]
 
 
 @dataclass(frozen=True)
@@ -169,3 +171,152 @@ def run_cell(env: str, planner: str, horizon: int, episodes: int = 20, mode: str
         if hasattr(prep.model, "close"):
             prep.model.close()
     return Cell(cell.episodes, summarize(cell.episodes), cell.snapshots, cell.plans, probs)
+
+
+# --- the plugin helpers: load training windows, write a checkpoint -----------------------
+
+
+def register_architecture(config_cls: type):
+    """Class decorator for a plugin world model: ``@api.register_architecture(MyConfig)``.
+
+    A checkpoint whose manifest names the class (``architecture.class``) then loads with
+    it, the model built as ``ModelCls(config_cls.from_dict(architecture))``; ``config_cls``
+    needs ``to_dict()`` and ``from_dict()``, the class ``encode``, ``decode``, ``step``,
+    ``rollout``, ``frameskip``, ``action_dim`` and ``latent_dim``.
+    """
+    from grasp_bench.models.checkpoint import register_architecture as register
+
+    return register(config_cls)
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Training windows of ``steps`` model steps (of ``frameskip`` env steps each).
+
+    Attributes:
+        starts: ``(M, S)`` float64 env states, each window's first.
+        actions: ``(M, steps, frameskip * A_env)`` float32: the window's env actions, the
+            ``frameskip`` of a model step stacked in time order (env action ``j`` of a step
+            is entries ``j * A_env .. (j + 1) * A_env - 1``).
+        targets: ``(M, steps, S)`` float64: the env state every ``frameskip`` env steps
+            after ``starts``.
+        env_actions: ``(N, A_env)`` float32: every env action of the dataset (for
+            :meth:`action_stats`).
+        env: the task name (``pusht``, ``ballnav``; a layout is in ``env_kwargs``).
+        env_id, env_kwargs: the env the data is of (a manifest's ``env_id``, ``env_kwargs``).
+        state_dim: S.
+        angle_indices: the state dims that are angles (rad).
+        goal_scales: the task's goal tolerance per state dim (None: ignored), what the
+            harness passes to a model's ``goal_weights``.
+        meta: the dataset's meta (env, split, source, policy, package version).
+    """
+
+    starts: np.ndarray
+    actions: np.ndarray
+    targets: np.ndarray
+    env_actions: np.ndarray
+    env: str
+    env_id: str
+    env_kwargs: dict
+    state_dim: int
+    angle_indices: tuple[int, ...]
+    goal_scales: tuple
+    meta: dict
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    @property
+    def frameskip(self) -> int:
+        return self.actions.shape[-1] // self.env_actions.shape[-1]
+
+    def tensors(self, dtype=None):
+        """``(starts, actions, targets)`` as torch tensors (float32 unless ``dtype``)."""
+        import torch
+
+        dtype = dtype or torch.float32
+        return tuple(torch.as_tensor(x, dtype=dtype)
+                     for x in (self.starts, self.actions, self.targets))
+
+    def action_stats(self) -> dict:
+        """``{"mean": [...], "std": [...]}`` of the env actions (A_env entries each): a
+        manifest's ``action_stats``, which z-score the planners' actions."""
+        from grasp_bench.action_stats import ActionStats
+
+        return ActionStats.of(self.env_actions).as_dict()
+
+
+def training_windows(env: str = "pusht", frameskip: int = 5, steps: int = 1, *,
+                     data: str | Path | None = None, episodes: int = 8,
+                     episode_steps: int = 90, seed: int = 0, stride: int = 1,
+                     layout: str | None = None) -> Windows:
+    """Training windows of ``env``'s data: :class:`Windows` of ``steps`` model steps.
+
+    ``data``: a dataset ``grasp-bench collect`` wrote (``.npz``; it must be of ``env``);
+    None collects ``episodes`` behaviour episodes of ``episode_steps`` env steps now, from
+    the train split's seeds (``seed`` the first), in this process.  ``stride``: env steps
+    between window starts.
+    """
+    from grasp_bench.data import Trajectories, collect, model_windows
+    from grasp_bench.tasks import get_task
+
+    frameskip, steps = _int("frameskip", frameskip), _int("steps", steps)
+    stride = _int("stride", stride)
+    task = get_task(env, layout)
+    if data is None:
+        trajs = collect(task, episodes=_int("episodes", episodes),
+                        steps=_int("episode_steps", episode_steps), seed=_int("seed", seed, 0),
+                        workers=1)
+    else:
+        if not Path(data).is_file():
+            raise UserError(f"no dataset at {data} (write one with `grasp-bench collect`)")
+        trajs = Trajectories.load(data)
+        have = (trajs.meta.get("env_id"), trajs.meta.get("env_kwargs") or {})
+        if have != (task.env_id, task.env_kwargs):
+            raise UserError(f"{data} is data of {have[0]} {have[1] or ''}".rstrip()
+                            + f", not of {task.env_id} {task.env_kwargs or ''}".rstrip())
+    starts, actions, targets = model_windows(trajs, frameskip, steps, stride)
+    if not len(starts):
+        raise UserError(f"no window of {steps} x {frameskip} env steps fits the episodes")
+    return Windows(starts, actions.astype(np.float32), targets,
+                   trajs.actions.astype(np.float32), task.name, task.env_id, task.env_kwargs,
+                   task.state_dim, tuple(task.angle_indices), tuple(task.goal_scales),
+                   dict(trajs.meta))
+
+
+def save_checkpoint(model, path: str | Path, windows: Windows | None = None, *,
+                    env: str | None = None, layout: str | None = None,
+                    manifest: Mapping | None = None) -> dict:
+    """Write a checkpoint ``grasp-bench run --checkpoint`` and :func:`load_model` load.
+
+    Writes ``path`` (``.pt``: the model's ``state_dict``) and its manifest (``.json``)
+    beside it, atomically, and returns the manifest.  ``model`` is an instance of a class
+    decorated with :func:`register_architecture` (with a ``config``).  The env comes from
+    ``windows`` (the data it was trained on: also recorded under ``data.train``) or from
+    ``env`` and ``layout``; the manifest gets ``env_id``, ``env_kwargs``, ``task`` and
+    ``frameskip``, then the keys of ``manifest`` (``training``, ``validation``,
+    ``action_stats``...), then ``format``, ``architecture``, ``weights``, ``sha256`` and
+    ``bytes``.
+    """
+    from grasp_bench.models.checkpoint import ARCHITECTURES
+    from grasp_bench.models.checkpoint import save_checkpoint as save
+    from grasp_bench.tasks import get_task
+
+    if manifest is not None and not isinstance(manifest, Mapping):
+        raise UserError(f"manifest must be a mapping (got {manifest!r})")
+    name = type(model).__name__
+    if ARCHITECTURES.get(name, (None,))[0] is not type(model):
+        raise UserError(f"{name} is not a registered architecture "
+                        "(decorate it with @api.register_architecture(ConfigCls))")
+    if windows is None and env is None:
+        raise UserError("give the training windows or the env the model is for")
+    task = get_task(env if env is not None else windows.env,
+                    layout if env is not None else windows.env_kwargs.get("layout"))
+    if windows is not None and windows.env_id != task.env_id:
+        raise UserError(f"the windows are of {windows.env_id}, not of {task.env_id}")
+    head = {"env_id": task.env_id, "env_kwargs": task.env_kwargs, "task": task.tag,
+            "frameskip": int(model.frameskip)}
+    if windows is not None:
+        head["data"] = {"train": {**windows.meta, "transitions": len(windows.env_actions),
+                                  "windows": len(windows)}}
+    return save(model, path, {**head, **dict(manifest or {})})

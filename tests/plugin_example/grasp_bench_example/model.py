@@ -1,7 +1,7 @@
 """A linear world model as a grasp-bench plugin architecture, and a checkpoint writer.
 
 The latent ``z`` is the env state as standardized features (each angle as cos/sin, the
-helpers of ``grasp_bench.models.mlp``), ``D = S + len(angle_indices)``; one model step
+helpers below), ``D = S + len(angle_indices)``; one model step
 covers ``frameskip`` env steps with their ``k`` actions stacked, ``A = k * 2``::
 
     z' = z + A z + B a                    A (D, D), B (D, A): ridge least squares
@@ -23,8 +23,33 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from grasp_bench.models.checkpoint import register_architecture, save_checkpoint
-from grasp_bench.models.mlp import angle_features, feature_weights, state_from_features
+from grasp_bench import api
+
+
+def angle_features(state: torch.Tensor, keep: list[int],
+                   angle_indices: tuple[int, ...]) -> torch.Tensor:
+    """State ``(..., S)`` -> features ``(..., F)``: [non-angle dims ``keep``, cos, sin]."""
+    ang = state[..., list(angle_indices)]
+    return torch.cat([state[..., keep], torch.cos(ang), torch.sin(ang)], dim=-1)
+
+
+def state_from_features(f: torch.Tensor, state_dim: int, keep: list[int],
+                        angle_indices: tuple[int, ...]) -> torch.Tensor:
+    """Inverse of :func:`angle_features`: angles via atan2, in [0, 2pi)."""
+    n_keep, n_ang = len(keep), len(angle_indices)
+    out = f.new_empty(*f.shape[:-1], state_dim)
+    out[..., keep] = f[..., :n_keep]
+    cos, sin = f[..., n_keep:n_keep + n_ang], f[..., n_keep + n_ang:]
+    out[..., list(angle_indices)] = torch.remainder(torch.atan2(sin, cos), 2 * torch.pi)
+    return out
+
+
+def feature_weights(state_dim: int, angle_indices: tuple[int, ...], scales) -> torch.Tensor:
+    """``1 / tol^2`` per feature [non-angles, cos, sin] of a state (0 where tol is None)."""
+    w = [0.0 if s is None else 1.0 / s**2 for s in scales]
+    keep = [w[i] for i in range(state_dim) if i not in angle_indices]
+    ang = [w[i] for i in angle_indices]
+    return torch.tensor(keep + ang + ang, dtype=torch.float64)
 
 
 @dataclass(frozen=True)
@@ -48,7 +73,7 @@ class LinearConfig:
         return cls(**{**d, "angle_indices": tuple(d.get("angle_indices", ()))})
 
 
-@register_architecture(LinearConfig)
+@api.register_architecture(LinearConfig)
 class LinearDynamics(nn.Module):
     """``z' = z + A z + B a`` on standardized state features (a WorldModel)."""
 
@@ -112,25 +137,17 @@ def write_checkpoint(out: str | Path, *, episodes: int = 8, steps: int = 90) -> 
     """Fit a LinearDynamics on ``episodes`` Push-T behaviour episodes and write ``out``
     (``.pt`` weights + ``.json`` manifest with ``architecture.class = "LinearDynamics"``
     and the weights' sha256); returns the manifest."""
-    from grasp_bench.data import collect, model_windows
-    from grasp_bench.tasks import get_task
-
-    task = get_task("pusht")
     t0 = time.perf_counter()
-    data = collect(task, episodes=episodes, steps=steps, workers=1)
-    model = LinearDynamics(LinearConfig(task.state_dim, 2, task.angle_indices))
-    s0, acts, targets = (torch.as_tensor(x, dtype=torch.float32)
-                         for x in model_windows(data, model.frameskip, 1))
+    windows = api.training_windows("pusht", frameskip=5, steps=1, episodes=episodes,
+                                   episode_steps=steps)
+    model = LinearDynamics(LinearConfig(windows.state_dim, 2, windows.angle_indices))
+    s0, acts, targets = windows.tensors()
     mse = model.fit(s0, acts[:, 0], targets[:, 0])
-    manifest = {
-        "env_id": task.env_id, "env_kwargs": task.env_kwargs, "task": task.tag,
-        "frameskip": model.frameskip,
-        "data": {"train": {**data.meta, "transitions": int(data.lengths.sum())}},
+    return api.save_checkpoint(model, out, windows, manifest={
         "training": {"method": "ridge least squares", "seconds":
                      round(time.perf_counter() - t0, 1)},
         "validation": {"loss": round(mse, 6)},
-    }
-    return save_checkpoint(model, out, manifest)
+    })
 
 
 if __name__ == "__main__":
