@@ -137,3 +137,49 @@ def test_save_checkpoint_refuses_an_unregistered_model_or_no_env(tmp_path):
     with pytest.raises(UserError, match="not a registered architecture"):
         api.save_checkpoint(Unregistered(), tmp_path / "x.pt", env="pusht")
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_models_measures_a_plugin_checkpoint(plugin_dirs, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from grasp_bench.cli import app
+    from grasp_bench.data import collect
+    from grasp_bench.tasks import get_task
+    from tests.plugin_support import plugins_from
+
+    monkeypatch.setenv("COLUMNS", "250")
+    val = tmp_path / "val.npz"
+    collect(get_task("pusht"), episodes=2, steps=85, split="validation", workers=1).save(val)
+    with plugins_from(plugin_dirs["plugin_example"]):
+        from grasp_bench_example.model import write_checkpoint
+
+        out = tmp_path / "ck" / "lin.pt"
+        write_checkpoint(out, episodes=2, steps=30)
+        before = out.with_suffix(".json").read_bytes()
+
+        def invoke(*args):
+            return CliRunner().invoke(app, [str(a) for a in args])
+
+        listed = invoke("models", "--dir", out.parent)
+        assert listed.exit_code == 0, listed.output
+        assert "no accuracy or fidelity in its manifest" in listed.output
+        assert "--checkpoint" in listed.output
+        res = invoke("models", "--checkpoint", out, "--val-data", val, "--problems", 3,
+                     "--wide")
+    assert res.exit_code == 0, res.output
+    row = next(line for line in res.output.splitlines() if "lin.pt" in line)
+    assert "LinearDynamics" in row and "measured now" in res.output
+    assert re.search(r"block_pos_px \d", row)  # open-loop errors (px)
+    assert re.search(r"\d+/\d+/\d+ \(demo, n=3\)", row)  # fidelity at H = 40/60/80 (%)
+    assert out.with_suffix(".json").read_bytes() == before  # the file is left as it is
+
+
+def test_models_checkpoint_refuses_bad_input(tmp_path):
+    from typer.testing import CliRunner
+
+    from grasp_bench.cli import app
+
+    res = CliRunner().invoke(app, ["models", "--checkpoint", str(tmp_path / "none.pt")])
+    assert res.exit_code == 2 and "no checkpoint at" in res.output
+    res = CliRunner().invoke(app, ["models", "--val-data", str(tmp_path / "v.npz")])
+    assert res.exit_code == 2 and "--val-data is for --checkpoint" in res.output

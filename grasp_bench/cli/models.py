@@ -282,13 +282,35 @@ def models(
         help="Also measure how far the state input / the action must move to steer the "
              "one-step prediction to another in-distribution latent (64 tuning problems; "
              "see grasp_bench/models/brittleness.py).")] = False,
+    checkpoint: Annotated[Path | None, typer.Option(
+        "--checkpoint", help="Measure this checkpoint (a plugin's too) as the shipped ones "
+                             "were: its open-loop and read errors on validation data and its "
+                             "reference fidelity; printed, the file is left as it is.")] =
+        None,
+    val_data: Annotated[Path | None, typer.Option(
+        help="--checkpoint: the validation dataset (`grasp-bench collect --split "
+             "validation`; default: collect the shipped recipe's validation data).")] = None,
+    problems: Annotated[int, typer.Option(
+        help="--checkpoint: reference-fidelity problems per horizon (H = 40, 60, 80).")] = 100,
     wide: WideOpt = False,
 ) -> None:
     """List checkpoints with their accuracy (validation errors in physical units) and
-    whether their weights match the manifest's sha256 (exit 1 if any does not)."""
+    whether their weights match the manifest's sha256 (exit 1 if any does not);
+    --checkpoint FILE measures one checkpoint's accuracy and fidelity now."""
     from grasp_bench.models.checkpoint import read_manifest, sha256_file
     from grasp_bench.tasks import CHECKPOINT_DIR
 
+    if checkpoint is not None:
+        if directory is not None:
+            raise UserError("give --dir or --checkpoint, not both")
+        _positive("problems", problems)
+        path, manifest = _measure(checkpoint, val_data, problems)
+        _print_models([(path, manifest, ["ok", "(measured now)"])])
+        if brittleness:
+            _print_brittleness([(path, manifest)])
+        return
+    if val_data is not None:
+        raise UserError("--val-data is for --checkpoint")
     directory = directory or CHECKPOINT_DIR
     found = sorted(directory.glob("*.json"))
     if not found:
@@ -305,12 +327,74 @@ def models(
         bad += status != "ok"
         rows.append((weights, manifest, status))
     _print_models(rows)
+    for w, m, status in rows:
+        v = m.get("validation") or {}
+        if status == "ok" and not (v.get("open_loop") and v.get("reference_fidelity")):
+            console.print(f"  {w.name}: no accuracy or fidelity in its manifest; measure it "
+                          f"with `grasp-bench models --checkpoint {w}`", highlight=False,
+                          soft_wrap=True, markup=False)
     if brittleness:
         _print_brittleness([(w, m) for w, m, status in rows if status == "ok"])
     if bad:
         err_console.print(f"{bad} checkpoint(s) are corrupt or missing; rebuild them with "
                           "`make checkpoints`", highlight=False)
         raise typer.Exit(1)
+
+
+def _measure(checkpoint: Path, val_data: Path | None, problems: int) -> tuple[Path, dict]:
+    """Load ``checkpoint`` and measure it as ``train`` measures a checkpoint it writes:
+    open-loop errors at H = 40 and 80 and the read error on validation data, and the
+    reference fidelity on ``problems`` validation problems per horizon.  Returns its path
+    and its manifest with these under ``validation`` (the file is not rewritten)."""
+    from grasp_bench.data import Trajectories
+    from grasp_bench.fidelity import reference_fidelity
+    from grasp_bench.models.checkpoint import load_checkpoint, read_manifest
+    from grasp_bench.models.recipes import RECIPES, REPORT_HORIZONS, recipe_data
+    from grasp_bench.models.train import open_loop_errors, probe_errors
+    from grasp_bench.tasks import TASKS, get_task
+
+    path = checkpoint.with_suffix(".pt")
+    if not path.is_file() and not path.with_suffix(".json").is_file():
+        raise UserError(f"no checkpoint at {path}")
+    manifest = read_manifest(path)
+    env_id = manifest.get("env_id")
+    name = manifest.get("task") or ""
+    name = next((t for t in TASKS if name == t or name.startswith(f"{t}-")), None) or next(
+        (t for t in TASKS if get_task(t).env_id == env_id), None)
+    if name is None:
+        raise UserError(f"{path}'s manifest names no env grasp-bench knows (env_id {env_id!r})")
+    task = get_task(name, (manifest.get("env_kwargs") or {}).get("layout"))
+    model, manifest = load_checkpoint(path, env_id=task.env_id)
+    with progress_bar() as bar:
+        bars: dict[str, int] = {}
+
+        def tick(what: str, k: int, total: int) -> None:
+            if what not in bars:
+                bars[what] = bar.add_task(what, total=total)
+            bar.update(bars[what], completed=k)
+
+        if val_data is not None:
+            if not val_data.is_file():
+                raise UserError(f"dataset {val_data} not found")
+            val = Trajectories.load(val_data)
+            if val.meta.get("env_id") != task.env_id:
+                raise UserError(f"dataset {val_data} is for {val.meta.get('env_id')}, not "
+                                f"{task.env_id}")
+        else:
+            val = recipe_data(task, RECIPES[task.name], "validation", progress=tick)
+        errors = open_loop_errors(model, val, REPORT_HORIZONS, task.metrics,
+                                  angle_indices=task.angle_indices)
+        probe = probe_errors(model, val, task.metrics, angle_indices=task.angle_indices)
+        t = bar.add_task("reference fidelity", total=None)
+        fidelity = reference_fidelity(task, model, n=problems)
+        bar.update(t, total=1, completed=1)
+    validation = {
+        **manifest.get("validation", {}),
+        "open_loop": {h: {k: round(v, 4) for k, v in m.items()} for h, m in errors.items()},
+        "probe": {k: round(v, 4) for k, v in probe.items()},
+        "reference_fidelity": fidelity,
+    }
+    return path, {**manifest, "task": manifest.get("task", task.tag), "validation": validation}
 
 
 def _architecture(manifest: dict) -> str:
