@@ -154,11 +154,8 @@ def prepare(opts: SweepOptions) -> Prepared:
     elif opts.model in LEARNED_MODELS:
         ckpt = Path(opts.checkpoint) if opts.checkpoint else task.checkpoint_of(opts.model)
         if not ckpt.with_suffix(".pt").exists():
-            raise UserError(
-                f"checkpoint {ckpt} not found; train it with `grasp-bench train --env "
-                f"{task.name}" + (f" --layout {task.layout}" if task.tag != task.name else "")
-                + "` or `make checkpoints`"
-            )
+            raise UserError(missing_checkpoint_hint(task, opts.model, ckpt,
+                                                    given=bool(opts.checkpoint)))
         model, manifest = load_checkpoint(ckpt, env_id=task.env_id, device=device)
     else:
         raise UserError(f"--model must be one of {', '.join(LEARNED_MODELS)} or simulator "
@@ -185,6 +182,22 @@ def prepare(opts: SweepOptions) -> Prepared:
             if rule_fields & set(overrides.get(p, {})):
                 check_rules(p, apply_overrides(p, {**config, **overrides[p]}))
     return prep
+
+
+def missing_checkpoint_hint(task, model: str, ckpt: Path, *, given: bool) -> str:
+    """What to do about a checkpoint that is not there: the shipped one of ``model`` is
+    trained by its recipe; a path given with ``--checkpoint`` is checked, or written there
+    (by ``train --out`` for a built-in architecture, by a plugin's own writer otherwise)."""
+    train = (f"grasp-bench train --env {task.name}"
+             + (f" --layout {task.layout}" if task.tag != task.name else "")
+             + (f" --model {model}" if model != "learned" else ""))
+    weights = ckpt.with_suffix(".pt")
+    if not given or weights.resolve() == task.checkpoint_of(model).resolve():
+        return f"checkpoint {weights} not found; train it with `{train}` or `make checkpoints`"
+    where = weights.parent
+    hint = "check the path" if where.is_dir() else f"there is no directory {where}"
+    return (f"checkpoint {weights} not found ({hint}); write one there with `{train} --out "
+            f"{weights}`, or a plugin model's with its own writer (`api.save_checkpoint`)")
 
 
 def longest_validated_horizon(manifest: dict) -> int | None:

@@ -183,3 +183,29 @@ def test_models_checkpoint_refuses_bad_input(tmp_path):
     assert res.exit_code == 2 and "no checkpoint at" in res.output
     res = CliRunner().invoke(app, ["models", "--val-data", str(tmp_path / "v.npz")])
     assert res.exit_code == 2 and "--val-data is for --checkpoint" in res.output
+
+
+@pytest.mark.parametrize("model", ["learned", "latent"])
+def test_missing_shipped_checkpoint_says_train_it(model, monkeypatch, tmp_path):
+    from grasp_bench import tasks
+    from grasp_bench.options import missing_checkpoint_hint
+
+    monkeypatch.setattr(tasks, "CHECKPOINT_DIR", tmp_path)
+    task = tasks.get_task("ballnav", "u_trap")
+    msg = missing_checkpoint_hint(task, model, task.checkpoint_of(model), given=False)
+    flag = "" if model == "learned" else " --model latent"
+    assert f"`grasp-bench train --env ballnav --layout u_trap{flag}`" in msg
+    assert "make checkpoints" in msg
+
+
+def test_missing_custom_checkpoint_is_not_told_to_train_a_built_in(tmp_path):
+    from grasp_bench import api
+
+    with pytest.raises(UserError) as e:
+        api.load_model("pusht", checkpoint=tmp_path / "mine.pt")
+    msg = str(e.value)
+    assert f"checkpoint {tmp_path / 'mine.pt'} not found (check the path)" in msg
+    assert "make checkpoints" not in msg and f"--out {tmp_path / 'mine.pt'}" in msg
+    assert "api.save_checkpoint" in msg
+    with pytest.raises(UserError, match="there is no directory"):
+        api.load_model("pusht", checkpoint=tmp_path / "nowhere" / "mine.pt")
