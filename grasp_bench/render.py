@@ -17,6 +17,7 @@ What a run keeps for this (``cells/<planner>-H<h>.plans.npz``): open loop, the r
 plans ``(n, T, A)`` float32 and GRASP's virtual states at its snapshots ``(n, R, T-1, D)``;
 MPC, the executed env actions ``(n, H, 2)`` and every re-plan ``(n, R, T, A)``
 (NaN-padded).  Problems are redrawn from the run's options (the same seeds).
+A ``.png`` contact sheet ends with a legend (:func:`legend`) of what the panels show.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from grasp_bench.tasks import Task
 
 GAP, CAPTION = 4, 16  # px between the panels, caption strip height
 RED = (200, 30, 30)
+TRAIL_BODY, TRAIL_BLOCK = (30, 60, 220), (90, 90, 90)  # trails: the agent / ball, the block
 
 
 @dataclass
@@ -94,7 +96,7 @@ def draw(task: Task, state: np.ndarray, goal: np.ndarray, size: int,
     pil = Image.fromarray(img)
     pen = ImageDraw.Draw(pil)
     scale = size / 512.0
-    paths = [((0, 1), (30, 60, 220))] + ([((2, 3), (90, 90, 90))] if task.name == "pusht" else [])
+    paths = [((0, 1), TRAIL_BODY)] + ([((2, 3), TRAIL_BLOCK)] if task.name == "pusht" else [])
     for idx, color in paths:
         pts = [(float(s[idx[0]]) * scale, float(s[idx[1]]) * scale) for s in trail]
         pen.line(pts, fill=color, width=2)
@@ -198,8 +200,74 @@ def frames(ep: Episode, size: int = 224) -> list[np.ndarray]:
             for o in out]
 
 
-def save(images: list[np.ndarray], out: Path, fps: float = 10.0) -> Path:
-    """``.gif``: an animation (Pillow); ``.png``: a contact sheet of every 5th frame."""
+LEGEND_ROW = 14  # px per legend line
+
+
+def legend_items(ep: Episode) -> list[tuple[str, tuple[int, int, int], str]]:
+    """What the episode's pictures show, one ``(mark, color, text)`` per line; ``mark``:
+    ``fill`` (a filled square), ``ring`` (an outlined disc), ``line`` (a path) or
+    ``frame`` (an outlined square)."""
+    from envs.render import BLOCK_FILL, GOAL_GREEN, LIGHT_GREEN, LIGHT_SLATE_GRAY, ROYAL_BLUE
+
+    pusht = ep.task.name == "pusht"
+    body = "agent" if pusht else "ball"
+    if ep.mode == "mpc":
+        items = [("fill", (0, 0, 0), "left panel: the simulator, executing (trail: its path)"),
+                 ("fill", (0, 0, 0), "right panel: the simulator at the current re-plan, its "
+                                     "world-model rollout as a trail")]
+    else:
+        items = [("fill", (0, 0, 0), "left panel: the simulator, the returned plan replayed"),
+                 ("fill", (0, 0, 0), "right panel: the world model's rollout of the plan, "
+                                     "decoded (held k env steps a model step)")]
+        if hasattr(ep.model, "reconstruct"):
+            items.append(("fill", (0, 0, 0), "far right: the visual model's own frame "
+                                             "(its decoder)"))
+        items.append(("frame", RED, "red frame: the model's state left the simulator's "
+                                    "success tolerance (diverged)"))
+    items.append(("fill", ROYAL_BLUE, f"the {body}"))
+    if pusht:
+        items += [("fill", BLOCK_FILL, "the T block"),
+                  ("fill", LIGHT_GREEN, "goal: the T's goal pose"),
+                  ("ring", GOAL_GREEN, "goal ring: the agent's goal position")]
+    else:
+        items.append(("ring", LIGHT_GREEN, "goal: a disc of the success radius (20 px)"))
+    items.append(("line", TRAIL_BODY, f"trail: the {body}'s path"))
+    if pusht:
+        items.append(("line", TRAIL_BLOCK, "trail: the block's centre"))
+    if ep.mode != "mpc" and "virtual_states" in ep.plans:
+        items.append(("line", LIGHT_SLATE_GRAY, "GRASP frames after the rollout: left, the "
+                                                "simulator's path; right, its virtual states "
+                                                "at each snapshot, decoded, start to goal"))
+    return items
+
+
+def legend(ep: Episode, width: int) -> np.ndarray:
+    """A strip ``(rows * LEGEND_ROW + 4, W, 3)`` uint8 with :func:`legend_items`, ``W``
+    ``width`` or wider where a line needs it."""
+    items = legend_items(ep)
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    width = max(width, *(24 + int(probe.textlength(t)) for _, _, t in items))
+    img = Image.new("RGB", (width, len(items) * LEGEND_ROW + 4), (255, 255, 255))
+    pen = ImageDraw.Draw(img)
+    for i, (mark, color, text) in enumerate(items):
+        y = 2 + i * LEGEND_ROW
+        box = (4, y + 2, 14, y + 12)
+        if mark == "fill":
+            pen.rectangle(box, fill=color)
+        elif mark == "ring":
+            pen.ellipse(box, outline=color, width=2)
+        elif mark == "frame":
+            pen.rectangle(box, outline=color, width=2)
+        else:
+            pen.line((4, y + 7, 14, y + 7), fill=color, width=2)
+        pen.text((20, y + 1), text, fill=(0, 0, 0))
+    return np.asarray(img)
+
+
+def save(images: list[np.ndarray], out: Path, fps: float = 10.0,
+         legend: np.ndarray | None = None) -> Path:
+    """``.gif``: an animation (Pillow); ``.png``: a contact sheet of every 5th frame, with
+    the ``legend`` strip (:func:`legend`) below it."""
     suffix = out.suffix.lower()
     if suffix not in (".gif", ".png"):
         raise UserError(f"--out must end in .gif or .png (got {out.name!r})")
@@ -213,8 +281,12 @@ def save(images: list[np.ndarray], out: Path, fps: float = 10.0) -> Path:
     cols = min(4, len(chosen))
     rows = -(-len(chosen) // cols)
     w, h = pics[0].size
-    sheet = Image.new("RGB", (cols * w, rows * h), (255, 255, 255))
+    extra = 0 if legend is None else legend.shape[0]
+    sheet = Image.new("RGB", (max(cols * w, 0 if legend is None else legend.shape[1]),
+                              rows * h + extra), (255, 255, 255))
     for i, p in enumerate(chosen):
         sheet.paste(p, ((i % cols) * w, (i // cols) * h))
+    if legend is not None:
+        sheet.paste(Image.fromarray(legend), (0, rows * h))
     sheet.save(out)
     return out

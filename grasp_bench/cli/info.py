@@ -242,13 +242,15 @@ def render(
     """Draw one episode: the simulator's replay beside the world model's rollout (open
     loop, with the frame where they diverge and GRASP's virtual states), or the executed
     trajectory beside each re-plan's model rollout (MPC)."""
-    from grasp_bench.render import frames, load_episode, save
+    from grasp_bench.render import frames, legend, load_episode, save
 
     if not 32 <= size <= 1024:
         raise UserError(f"--size must be in 32..1024 (got {size})")
     out = out or run_dir / f"render-{planner}-H{horizon}-{episode}.gif"
     if out.suffix.lower() not in (".gif", ".png"):
         raise UserError(f"--out must end in .gif or .png (got {out.name!r})")
-    images = frames(load_episode(run_dir, planner, horizon, episode), size)
-    path = save(images, out)
+    ep = load_episode(run_dir, planner, horizon, episode)
+    images = frames(ep, size)
+    path = save(images, out, legend=legend(ep, min(4, -(-len(images) // 5)) * images[0].shape[1])
+                if out.suffix.lower() == ".png" else None)
     console.print(f"wrote {path} ({len(images)} frames, {path.stat().st_size / 1e3:.0f} kB)")
