@@ -83,6 +83,19 @@ def progress_bar() -> Progress:
     )
 
 
+def named_ticker(bar: Progress):
+    """``tick(what, done, total)`` that shows one bar per distinct ``what`` on ``bar``
+    (the ``progress`` callback of collection and training)."""
+    bars: dict[str, int] = {}
+
+    def tick(what: str, done: int, total: int) -> None:
+        if what not in bars:
+            bars[what] = bar.add_task(what, total=total)
+        bar.update(bars[what], completed=done)
+
+    return tick
+
+
 def _version(value: bool) -> None:
     if value:
         console.print(f"grasp-bench {__version__}")

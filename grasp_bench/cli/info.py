@@ -44,6 +44,7 @@ def planners(
     from grasp_bench.cli.tables import Column, print_table
     from grasp_bench.planners import REGISTRY, describe_registry
     from grasp_bench.planners.registry import changed_fields, parent_planner
+    from grasp_bench.planners.space import describe
     from grasp_bench.plugins import PLANNERS, source
 
     if tuned or tuned_file:
@@ -77,7 +78,7 @@ def planners(
             label = [row.planner, f"({source(PLANNERS, row.planner)})",
                      *([f"= {parent} but"] if parent else [])]
         space = getattr(REGISTRY[row.planner][0], "search_space", {}).get(row.field)
-        cells.append([label, row.field, row.type, str(row.default), _range(space), row.help])
+        cells.append([label, row.field, row.type, str(row.default), describe(space), row.help])
         last = row.planner
     print_table(f"{len(names)} planner{'s' if len(names) > 1 else ''} (override with "
                 "--set planner.field=value; `grasp-bench planners NAME` for one)", columns, cells)
@@ -87,12 +88,6 @@ def planners(
                       markup=False)
 
 
-def _range(p) -> str:
-    if p is None:
-        return ""
-    if hasattr(p, "values"):
-        return "{" + ",".join(map(str, p.values)) + "}"
-    return f"{p.low:g}..{p.high:g}" + (" log" if p.log else "")
 
 
 def _verdicts(rate: str) -> list[str]:

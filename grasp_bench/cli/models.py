@@ -16,6 +16,7 @@ from grasp_bench.cli.common import (
     app,
     console,
     err_console,
+    named_ticker,
     progress_bar,
     user_errors,
 )
@@ -183,13 +184,7 @@ def train(
     _refuse_overwrite([out], force)
     out = _writable_file(out)
     with progress_bar() as bar:
-
-        bars: dict[str, int] = {}
-
-        def tick(what: str, k: int, total: int) -> None:
-            if what not in bars:
-                bars[what] = bar.add_task(what, total=total)
-            bar.update(bars[what], completed=k)
+        tick = named_ticker(bar)
 
         def load_or_collect(path: Path | None, split: str) -> Trajectories:
             if path is not None:
@@ -254,18 +249,11 @@ def checkpoints(
     dev = str(resolve_device(device))
     done = []
     with progress_bar() as bar:
-        tasks: dict[str, int] = {}
-
-        def tick(what: str, n: int, total: int, name: str) -> None:
-            key = f"{name}: {what}"
-            if key not in tasks:
-                tasks[key] = bar.add_task(key, total=total)
-            bar.update(tasks[key], completed=n)
-
+        tick = named_ticker(bar)
         for n in names:
             m = build_checkpoint(
                 n, out_dir=out_dir, device=dev,
-                progress=lambda what, k, total, n=n: tick(what, k, total, n),
+                progress=lambda what, k, total, n=n: tick(f"{n}: {what}", k, total),
                 evaluate=_fidelity_of(get_task(RECIPES[n].task)),
             )
             done.append((out_dir / m["weights"], m))
@@ -366,12 +354,7 @@ def _measure(checkpoint: Path, val_data: Path | None, problems: int) -> tuple[Pa
     task = get_task(name, (manifest.get("env_kwargs") or {}).get("layout"))
     model, manifest = load_checkpoint(path, env_id=task.env_id)
     with progress_bar() as bar:
-        bars: dict[str, int] = {}
-
-        def tick(what: str, k: int, total: int) -> None:
-            if what not in bars:
-                bars[what] = bar.add_task(what, total=total)
-            bar.update(bars[what], completed=k)
+        tick = named_ticker(bar)
 
         if val_data is not None:
             if not val_data.is_file():

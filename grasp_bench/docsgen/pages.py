@@ -37,19 +37,12 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), "|" + "---|" * len(header), *map(line, rows)])
 
 
-def _range(space) -> str:
-    if space is None:
-        return ""
-    if hasattr(space, "values"):
-        return "{" + ", ".join(map(str, space.values)) + "}"
-    return f"{space.low:g} .. {space.high:g}" + (" (log)" if space.log else "")
-
-
 def planner_configs() -> str:
     """One section per registered planner: its first docstring line, where it comes from,
     and its config fields (only those that differ from its parent for a preset)."""
     from grasp_bench.planners import REGISTRY, describe_registry
     from grasp_bench.planners.registry import changed_fields, parent_planner
+    from grasp_bench.planners.space import describe
     from grasp_bench.plugins import PLANNERS, load_plugins, source
 
     load_plugins()
@@ -68,7 +61,7 @@ def planner_configs() -> str:
                 f"({source(PLANNERS, name)})."]
         if parent:
             head.append(f"Its config is `{parent}`'s except the fields below.")
-        cells = [[f"`{r.field}`", r.type, f"`{r.default}`", _range(space.get(r.field)),
+        cells = [[f"`{r.field}`", r.type, f"`{r.default}`", describe(space.get(r.field)),
                   r.help] for r in rows_of.get(name, []) if r.field in shown]
         table = (_table(["field", "type", "default", "search range", "source / meaning"],
                         cells) if cells else "No field differs from its parent's.")

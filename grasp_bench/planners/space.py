@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["Choice", "Float", "Int", "SearchSpace", "Suggester", "sample"]
+__all__ = ["Choice", "Float", "Int", "SearchSpace", "Suggester", "describe", "sample"]
 
 
 class Suggester(Protocol):
@@ -80,6 +80,16 @@ class Choice:
 
 
 SearchSpace = Mapping[str, Int | Float | Choice]
+
+
+def describe(space: Int | Float | Choice | None) -> str:
+    """A field's search range as tables print it: ``"0.2 .. 5 (log)"``, ``"{randn, zero}"``,
+    or empty when the field is not searched."""
+    if space is None:
+        return ""
+    if isinstance(space, Choice):
+        return "{" + ", ".join(map(str, space.values)) + "}"
+    return f"{space.low:g} .. {space.high:g}" + (" (log)" if space.log else "")
 
 
 def sample(space: SearchSpace, trial: Suggester, fixed: Mapping[str, Any] = ()) -> dict:
