@@ -26,6 +26,7 @@ import torch
 
 from grasp_bench.judging import judge, model_success, reference_success, to_env_actions
 from grasp_bench.models.action_space import ActionStats, ZScoredActions
+from grasp_bench.models.base import start_latents
 from grasp_bench.planners import make_planner
 from grasp_bench.problems import ProblemSet
 from grasp_bench.results import EPISODE_COLUMNS, SNAPSHOT_COLUMNS
@@ -137,6 +138,7 @@ def run_cell(
     every = snapshot_every(planner.config.iterations, snapshots, planner.snapshot_period)
     starts = torch.as_tensor(problems.starts, dtype=torch.float32, device=device)
     goals = torch.as_tensor(problems.goals, dtype=torch.float32, device=device)
+    past = torch.as_tensor(problems.past_states(), dtype=torch.float32, device=device)
     warm_up(ctx, planner_name, overrides, starts[:bs], goals[:bs], T)
     rows, snap_rows, finals, trails = [], [], [], []
     for b, lo in enumerate(range(0, n, bs)):
@@ -145,7 +147,7 @@ def run_cell(
         sl = slice(lo, min(lo + bs, n))
         m = sl.stop - sl.start
         with torch.no_grad():
-            z0, zg = model.encode(starts[sl]), model.encode(goals[sl])
+            z0, zg = start_latents(model, starts[sl], past[sl]), model.encode(goals[sl])
         gen = torch.Generator(device=device).manual_seed(ctx.seed + b)
         result = planner.plan(ctx.planning_model, z0, zg, T, generator=gen,
                               goal_weights=ctx.goal_weights, snapshot_every=every)

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from grasp_bench.judging import reference_success
+from grasp_bench.models.base import start_latents
 from grasp_bench.problems import generate
 from grasp_bench.results import wilson_interval
 from grasp_bench.tasks import Task
@@ -32,7 +33,8 @@ def reference_fidelity(task: Task, model, *, horizons=FIDELITY_HORIZONS,
     out: dict = {}
     for h in horizons:
         problems = generate(task, h, n, split=split, source=source)
-        z0 = model.encode(torch.as_tensor(problems.starts, dtype=torch.float32))
+        z0 = start_latents(model, torch.as_tensor(problems.starts, dtype=torch.float32),
+                           torch.as_tensor(problems.past_states(), dtype=torch.float32))
         ok = reference_success(task, model, z0, problems, slice(0, n), problems.goals)
         k = int(np.sum(ok))
         out[f"H{h}"] = {"rate": round(k / n, 4), "ci": [round(x, 4) for x in

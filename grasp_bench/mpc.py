@@ -33,6 +33,7 @@ import torch
 from grasp_bench.bench import CellContext, CellResult, episode_row, time_to_success, warm_up
 from grasp_bench.defaults import DEFAULT_REPLAN_BUDGET
 from grasp_bench.judging import reference_success, to_env_actions
+from grasp_bench.models.base import start_latents
 from grasp_bench.planners import make_planner
 from grasp_bench.problems import ProblemSet
 from grasp_bench.results import EPISODE_COLUMNS, SNAPSHOT_COLUMNS
@@ -82,10 +83,16 @@ def run_mpc_cell(
         for env, s in zip(envs, problems.starts[sl], strict=True):
             env.set_state(s)
         state, goal = problems.starts[sl].copy(), problems.goals[sl]
+        # every state so far, the start's past first (a history model's observations)
+        seen = np.concatenate([problems.past_states()[sl], state[:, None]], axis=1)
+
+        def latents(seen: np.ndarray) -> torch.Tensor:
+            s = torch.as_tensor(seen, dtype=torch.float32, device=device)
+            return start_latents(model, s[:, -1], s[:, :-1])
+
         with torch.no_grad():
             zg = model.encode(goals[sl])
-            ref_model = reference_success(task, model, model.encode(starts[sl]), problems, sl,
-                                          goal)
+            ref_model = reference_success(task, model, latents(seen), problems, sl, goal)
         gen = torch.Generator(device=device).manual_seed(ctx.seed + b)
         done, elapsed, plan = 0, 0.0, None
         times, in_goal, dists, iters = [], [], [], 0
@@ -94,7 +101,7 @@ def run_mpc_cell(
         while done < T:
             planner = first if plan is None else replanner
             with torch.no_grad():
-                z = model.encode(torch.as_tensor(state, dtype=torch.float32, device=device))
+                z = latents(seen)
             warm = None if plan is None else space.to_z(plan)
             result = planner.plan(space, z, zg, T - done, generator=gen,
                                   goal_weights=ctx.goal_weights, init=warm)
@@ -108,7 +115,9 @@ def run_mpc_cell(
             finite &= np.isfinite(acts).all(axis=(1, 2))
             acts = np.nan_to_num(acts)  # a NaN plan executes as "stay" and fails
             moves.append(acts)
-            state = np.stack([env.advance(a)[-1] for env, a in zip(envs, acts, strict=True)])
+            went = np.stack([env.advance(a) for env, a in zip(envs, acts, strict=True)])
+            state = went[:, -1]
+            seen = np.concatenate([seen, went], axis=1)[:, -seen.shape[1]:]
             done += steps
             plan = actions[:, steps:] if done < T else None
             times.append(elapsed)

@@ -12,6 +12,11 @@ Two sources (``--problem-source``), each drawing problem ``i`` from seed ``s`` o
   the task's scripted behaviour policy (the random pusher; BallNav's path follower) for H
   env steps from there.
 
+Each problem also keeps the :data:`PAST_STEPS` env states before its start (``past``): the
+demonstration's, held at its first state before the demonstration began; a behaviour
+episode starts at rest, so its start repeated.  A world model with a history of frames
+(:class:`~grasp_bench.models.base.HistoryModel`) sees them; the others ignore them.
+
 Either way a plan that reaches the goal exists: the reference actions are kept with the
 problem.  A problem whose start already satisfies the success test for its goal is
 rejected, and the next seed is tried; the count of rejections is reported.  Seeds come
@@ -51,7 +56,8 @@ def cache_dir() -> Path:
 @dataclass(frozen=True)
 class ProblemSet:
     """``n`` problems at horizon ``H``: starts ``(n, S)``, goals ``(n, S)``,
-    reference actions ``(n, H, 2)``, the seed of each, and generation statistics."""
+    reference actions ``(n, H, 2)``, the seed of each, generation statistics, and the
+    env states before each start, ``past (n, PAST_STEPS, S)`` (oldest first)."""
 
     task: str
     horizon: int
@@ -63,6 +69,13 @@ class ProblemSet:
     crossing_fraction: float | None  # BallNav: straight start->goal line crosses a wall
     source: str = "behaviour"  # see the module docstring
     too_short: int = 0  # demo: demonstrations shorter than H (no problem drawn)
+    past: np.ndarray | None = None  # (n, PAST_STEPS, S); None: each start held still
+
+    def past_states(self) -> np.ndarray:
+        """``past``, or every start repeated when there is none: ``(n, PAST_STEPS, S)``."""
+        if self.past is not None:
+            return self.past
+        return np.repeat(self.starts[:, None], PAST_STEPS, axis=1)
 
     def __len__(self) -> int:
         return len(self.seeds)
@@ -88,8 +101,11 @@ def resolve_source(task: Task, source: str | None) -> str:
     return source
 
 
-#: Version of the way problem sets are drawn (part of the cache key): 2 = with sources.
-PROBLEMS_FORMAT = 2
+#: Version of the way problem sets are drawn (part of the cache key): 2 = with sources,
+#: 3 = with the states before each start.
+PROBLEMS_FORMAT = 3
+#: Env states kept before each start (a history of up to 5 frames at frameskip 5).
+PAST_STEPS = 20
 #: Step limit of a demonstration (the env's episode length).
 DEMO_MAX_STEPS = 300
 #: Demonstrations already run in this process, by (settings, seed): a sweep's horizons
@@ -127,15 +143,17 @@ def check_horizon(horizon: int, source: str) -> None:
 
 
 def _demo_problem(task: Task, env, seed: int, horizon: int):
-    """A random H-step segment of the demonstration of ``seed``: ``(states, actions)`` of
-    the segment replayed from its start, or None when the demonstration is too short."""
+    """A random H-step segment of the demonstration of ``seed``: ``(states, actions, past)``,
+    the segment replayed from its start and the :data:`PAST_STEPS` demonstration states
+    before it, or None when the demonstration is too short."""
     states, actions = demonstration(task, env, seed)
     if len(actions) < horizon:
         return None
     off = int(np.random.default_rng([seed, horizon]).integers(0, len(actions) - horizon + 1))
     acts = np.asarray(actions[off:off + horizon], np.float64)
     replayed = replay(env, states[off][None], acts[None])[0]  # (H + 1, S), start included
-    return replayed, acts
+    past = states[np.maximum(np.arange(off - PAST_STEPS, off), 0)]
+    return replayed, acts, past
 
 
 def generate(task: Task, horizon: int, n: int, *, split: str = "evaluation", offset: int = 0,
@@ -148,7 +166,7 @@ def generate(task: Task, horizon: int, n: int, *, split: str = "evaluation", off
     check_horizon(horizon, source)
     seed_range = SPLITS[split]
     env = task.make_env()
-    seeds, starts, goals, actions = [], [], [], []
+    seeds, starts, goals, actions, pasts = [], [], [], [], []
     rejected = too_short = 0
     seed = seed_range.start + offset
     while len(seeds) < n:
@@ -167,6 +185,7 @@ def generate(task: Task, horizon: int, n: int, *, split: str = "evaluation", off
             starts.append(drawn[0][0])
             goals.append(drawn[0][-1])
             actions.append(drawn[1])
+            pasts.append(drawn[2] if len(drawn) > 2 else np.repeat(drawn[0][:1], PAST_STEPS, 0))
         seed += 1
         if too_short > 10 * n + 100 and too_short > 10 * len(seeds):
             raise UserError(f"H = {horizon}: {too_short} of the {seed - seed_range.start - offset}"
@@ -178,7 +197,8 @@ def generate(task: Task, horizon: int, n: int, *, split: str = "evaluation", off
         crossing = float(np.mean(env.straight_line_blocked(starts_a, goals_a)))
     env.close()
     return ProblemSet(task.tag, horizon, np.asarray(seeds), starts_a, goals_a,
-                      np.asarray(actions, np.float64), rejected, crossing, source, too_short)
+                      np.asarray(actions, np.float64), rejected, crossing, source, too_short,
+                      np.asarray(pasts))
 
 
 def load_or_generate(
@@ -202,7 +222,7 @@ def load_or_generate(
                 info = json.loads(str(f["info"]))
                 return ProblemSet(task.tag, horizon, f["seeds"], f["starts"], f["goals"],
                                   f["actions"], info["rejected"], info["crossing_fraction"],
-                                  source, info["too_short"])
+                                  source, info["too_short"], f["past"])
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache entry is regenerated
     ps = generate(task, horizon, n, split=split, offset=offset, source=source)
@@ -212,7 +232,7 @@ def load_or_generate(
         info = json.dumps({"rejected": ps.rejected, "crossing_fraction": ps.crossing_fraction,
                            "too_short": ps.too_short})
         np.savez(tmp, seeds=ps.seeds, starts=ps.starts, goals=ps.goals, actions=ps.actions,
-                 info=np.array(info))
+                 past=ps.past, info=np.array(info))
         os.replace(tmp, path)
     except OSError:
         pass  # the cache is an optimisation; a read-only checkout still works

@@ -31,6 +31,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from grasp_bench.errors import UserError
+from grasp_bench.models.base import start_latents
 from grasp_bench.tasks import Task
 
 GAP, CAPTION = 4, 16  # px between the panels, caption strip height
@@ -49,6 +50,7 @@ class Episode:
     start: np.ndarray  # (S,)
     goal: np.ndarray  # (S,)
     plans: dict  # this episode's slice of the cell's plans.npz
+    past: np.ndarray | None = None  # (P, S): the env states before the start
 
 
 def load_episode(run_dir: Path, planner: str, horizon: int, episode: int) -> Episode:
@@ -76,7 +78,7 @@ def load_episode(run_dir: Path, planner: str, horizon: int, episode: int) -> Epi
     with np.load(path) as f:
         plans = {k: f[k][episode] for k in f.files}
     return Episode(prep.task, prep.model, opts.mode, planner, problems.starts[episode],
-                   problems.goals[episode], plans)
+                   problems.goals[episode], plans, problems.past_states()[episode])
 
 
 def draw(task: Task, state: np.ndarray, goal: np.ndarray, size: int,
@@ -130,16 +132,19 @@ def _imagined(ep: Episode, zs: torch.Tensor, size: int) -> list[np.ndarray] | No
 
 
 @torch.no_grad()
-def _model_latents(ep: Episode, start: np.ndarray, actions: np.ndarray) -> torch.Tensor:
-    """The model's rollout of ``actions (T, A)`` from ``start``: latents ``(T+1, D)``."""
-    z0 = ep.model.encode(torch.as_tensor(start[None], dtype=torch.float32))
+def _model_latents(ep: Episode, seen: np.ndarray, actions: np.ndarray) -> torch.Tensor:
+    """The model's rollout of ``actions (T, A)`` from the last of the states ``seen (P+1, S)``
+    (the ones before it: a history model's observations): latents ``(T+1, D)``."""
+    s = torch.as_tensor(seen[None], dtype=torch.float32)
+    z0 = start_latents(ep.model, s[:, -1], s[:, :-1])
     return ep.model.rollout(z0, torch.as_tensor(actions[None], dtype=torch.float32))[0]
 
 
 @torch.no_grad()
-def _model_states(ep: Episode, start: np.ndarray, actions: np.ndarray) -> np.ndarray:
-    """The model's rollout of ``actions (T, A)`` from ``start``, decoded: ``(T+1, S)``."""
-    return ep.model.decode(_model_latents(ep, start, actions)).double().numpy()
+def _model_states(ep: Episode, seen: np.ndarray, actions: np.ndarray) -> np.ndarray:
+    """The model's rollout of ``actions (T, A)`` after the states ``seen``, decoded:
+    ``(T+1, S)``."""
+    return ep.model.decode(_model_latents(ep, seen, actions)).double().numpy()
 
 
 def frames(ep: Episode, size: int = 224) -> list[np.ndarray]:
@@ -147,12 +152,16 @@ def frames(ep: Episode, size: int = 224) -> list[np.ndarray]:
     from envs import replay
 
     k, task = ep.model.frameskip, ep.task
+    from grasp_bench.problems import PAST_STEPS
+
+    past = ep.past if ep.past is not None else np.repeat(ep.start[None], PAST_STEPS, axis=0)
     if ep.mode == "mpc":
         moves = ep.plans["executed"].astype(np.float64)
         sim = replay(task.env_id, ep.start[None], moves[None], **task.env_kwargs)[0]
         replans = ep.plans["replans"]
         seg = len(moves) // len(replans)  # env steps executed per re-plan
-        trails = [_model_states(ep, sim[r * seg], p[~np.isnan(p).any(-1)])
+        seen, P = np.concatenate([past, sim]), len(past)
+        trails = [_model_states(ep, seen[r * seg: P + r * seg + 1], p[~np.isnan(p).any(-1)])
                   for r, p in enumerate(replans)]  # each re-plan's model rollout
         out = []
         for t in range(len(sim)):
@@ -166,7 +175,7 @@ def frames(ep: Episode, size: int = 224) -> list[np.ndarray]:
     plan = ep.plans["actions"]
     moves = plan.reshape(len(plan) * k, -1).astype(np.float64)
     sim = replay(task.env_id, ep.start[None], moves[None], **task.env_kwargs)[0]
-    zs = _model_latents(ep, ep.start, plan)
+    zs = _model_latents(ep, np.concatenate([past, ep.start[None]]), plan)
     with torch.no_grad():
         model = ep.model.decode(zs).double().numpy()
     env = task.make_env()

@@ -30,14 +30,16 @@ class ZScoredActions(nn.Module):
     statistics tiled over the ``frameskip`` env actions that one model action stacks (env
     action ``j`` of a model step is entries ``j*A_env .. (j+1)*A_env - 1``).
 
-    ``encode``, ``step`` and ``rollout`` keep the wrapped model's shapes; ``action_low`` and
-    ``action_high`` ``(A,)`` are the raw box's bounds in this space.
+    ``encode`` (``encode_history``), ``step`` and ``rollout`` keep the wrapped model's
+    shapes; ``action_low`` and ``action_high`` ``(A,)`` are the raw box's bounds in this
+    space.
     """
 
     def __init__(self, model: nn.Module, stats: ActionStats) -> None:
         super().__init__()
         self.model = model
         self.frameskip = int(model.frameskip)
+        self.history = int(getattr(model, "history", 1))  # observations per latent
         self.action_dim = int(model.action_dim)
         self.latent_dim = int(model.latent_dim)
         env_dim = len(stats.mean)
@@ -65,6 +67,9 @@ class ZScoredActions(nn.Module):
 
     def encode(self, state: torch.Tensor) -> torch.Tensor:
         return self.model.encode(state)
+
+    def encode_history(self, states: torch.Tensor) -> torch.Tensor:
+        return self.model.encode_history(states)
 
     def step(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         return self.model.step(z, self._raw(a))

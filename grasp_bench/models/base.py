@@ -53,3 +53,37 @@ class WorldModel(Protocol):
     def rollout(self, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """Serial rollout. ``z0 (B, D)``, ``actions (B, T, A)`` -> ``(B, T+1, D)`` (z0 first)."""
         ...
+
+
+@runtime_checkable
+class HistoryModel(WorldModel, Protocol):
+    """A world model whose latent holds the last ``history`` observations (K), one every
+    ``frameskip`` env steps, the newest last (DINO-WM's frame history: a frame shows no
+    velocity, a short history of frames does).  ``encode(state)`` is the history of a
+    state held still (a goal, a start at rest); the harness gives a start its true past
+    through :func:`start_latents`.  Planners see a plain :class:`WorldModel`."""
+
+    history: int
+
+    def encode_history(self, states: torch.Tensor) -> torch.Tensor:
+        """Env states ``(..., K, S)``, oldest first -> latent ``(..., D)``."""
+        ...
+
+
+def start_latents(model: WorldModel, states: torch.Tensor,
+                  past: torch.Tensor | None = None) -> torch.Tensor:
+    """The latents planners start from: ``states (B, S)`` and the env states before them,
+    ``past (B, P, S)`` (oldest first, ``past[:, -1]`` one env step before) -> ``(B, D)``.
+
+    A :class:`HistoryModel` sees the states ``(K-1) k, ..., k`` env steps before each start,
+    then the start (``P >= (K-1) k``); any other model, or no ``past``, ``encode(states)``.
+    """
+    K = int(getattr(model, "history", 1))
+    if K <= 1 or past is None:
+        return model.encode(states)
+    k, P = int(model.frameskip), past.shape[-2]
+    if P < (K - 1) * k:
+        raise ValueError(f"a history of {K} observations every {k} env steps needs "
+                         f"{(K - 1) * k} past states, got {P}")
+    seen = [past[..., P - j * k, :] for j in range(K - 1, 0, -1)] + [states]
+    return model.encode_history(torch.stack(seen, dim=-2).to(states))

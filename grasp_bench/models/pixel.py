@@ -24,11 +24,21 @@ downloaded here, so the encoder is trained on the frames themselves, then frozen
 The action is concatenated onto every patch, as DINO-WM does, rather than modulating
 the predictor through AdaLN (LeWM): with convolutions on an 8 x 8 grid the
 concatenation is one more input channel group, and it is the paper's model's choice.
-One frame, no history: a frame cannot show velocities (``unobserved``), so the probe
-is not trained on them and reports their training mean; the success test ignores them.
 
-Latents are flattened, ``D = C * 8 * 8`` (1,024 at the defaults), so every planner and
-measurement sees the model through the plain :class:`~.base.WorldModel` protocol.
+**Frame history** (``history`` K, DINO-WM's ``num_hist``): a frame cannot show
+velocities, so the latent holds the patch grids of the last K frames, one every
+``frameskip`` env steps, the newest last.  The predictor sees all K grids (K C input
+channels) and predicts the next frame's; ``step`` drops the oldest and appends it (a
+shift register, so the model stays Markov in its latent).  ``encode(state)`` is the state
+held still (K copies of its frame: a goal, a start at rest); the harness gives a start
+its true past frames through :meth:`PixelWM.encode_history`
+(:func:`~.base.start_latents`).  The probe and the decoder read the newest frame.
+Velocities stay ``unobserved`` by the probe (it reports their training mean); the
+success test ignores them.
+
+Latents are flattened, ``D = K * C * 8 * 8`` (1,024 per frame at the defaults), so every
+planner and measurement sees the model through the plain :class:`~.base.WorldModel`
+protocol.
 """
 
 from __future__ import annotations
@@ -65,14 +75,20 @@ class PixelConfig:
     action_embed: int = 8  # channels of the embedded action on every patch
     probe_hidden: int = 256
     probe_channels: int = 64
+    history: int = 1  # K: frames in the latent, one every frameskip env steps
 
     @property
     def grid(self) -> int:
         return self.size // 8
 
     @property
-    def latent_dim(self) -> int:
+    def frame_dim(self) -> int:
+        """Latent size of one frame, ``C * G * G``."""
         return self.latent_channels * self.grid**2
+
+    @property
+    def latent_dim(self) -> int:
+        return self.history * self.frame_dim
 
     @property
     def features_dim(self) -> int:
@@ -118,7 +134,10 @@ class PixelWM(nn.Module):
         super().__init__()
         if config.size % 8 or config.size < 16:
             raise ValueError(f"frame size must be a multiple of 8, at least 16 (got {config.size})")
+        if config.history < 1:
+            raise ValueError(f"history must be at least one frame (got {config.history})")
         self.config = config
+        self.history = config.history
         self.frameskip = config.frameskip
         self.action_dim = config.frameskip * config.env_action_dim
         self.latent_dim = config.latent_dim
@@ -128,7 +147,7 @@ class PixelWM(nn.Module):
         self.decoder = _decoder(config.channels, C)
         self.action_encoder = nn.Linear(self.action_dim, config.action_embed)
         convs: list[nn.Module] = []
-        d_in = C + config.action_embed + 2
+        d_in = config.history * C + config.action_embed + 2
         for i in range(config.layers - 1):
             convs += [nn.Conv2d(d_in if i == 0 else H, H, 3, padding=1), nn.SiLU()]
         convs.append(nn.Conv2d(H if config.layers > 1 else d_in, C, 3, padding=1))
@@ -157,21 +176,34 @@ class PixelWM(nn.Module):
         return self.camera.render(state.to(self.feat_mean.device))
 
     def encode_frames(self, frames: torch.Tensor) -> torch.Tensor:
-        """Frames ``(..., 3, size, size)`` -> latent ``(..., D)``."""
+        """Frames ``(..., 3, size, size)`` -> one frame's latent ``(..., C*G*G)``."""
         lead = frames.shape[:-3]
         z = self.encoder(frames.reshape(-1, *frames.shape[-3:]))  # (N, C, G, G)
         z = F.layer_norm(z.permute(0, 2, 3, 1), (z.shape[1],)).permute(0, 3, 1, 2)
-        return z.reshape(*lead, self.latent_dim)
+        return z.reshape(*lead, self.config.frame_dim)
+
+    def encode_history(self, states: torch.Tensor) -> torch.Tensor:
+        """Env states ``(..., K, S)``, oldest first -> latent ``(..., D)``."""
+        if states.shape[-2] != self.history:
+            raise ValueError(f"expected a history of {self.history} states, got "
+                             f"{states.shape[-2]}")
+        return self.encode_frames(self.render(states)).flatten(-2)
 
     def encode(self, state: torch.Tensor) -> torch.Tensor:
-        """Env state ``(..., S)`` -> latent ``(..., D)``: render, then encode the frame."""
-        return self.encode_frames(self.render(state))
+        """Env state ``(..., S)`` -> latent ``(..., D)``: render, encode the frame, and hold
+        it still for the ``history`` frames."""
+        z = self.encode_frames(self.render(state))
+        return z.repeat(*(1,) * (z.dim() - 1), self.history)
+
+    def newest(self, z: torch.Tensor) -> torch.Tensor:
+        """Latent ``(..., D)`` -> the newest frame's ``(..., C*G*G)``."""
+        return z[..., -self.config.frame_dim:]
 
     def reconstruct(self, z: torch.Tensor) -> torch.Tensor:
-        """Latent ``(..., D)`` -> frame ``(..., 3, size, size)`` (what the model imagines;
-        linear output, clamp to [0, 1] to show it)."""
+        """Latent ``(..., D)`` -> the newest frame ``(..., 3, size, size)`` (what the model
+        imagines; linear output, clamp to [0, 1] to show it)."""
         G, n = self.config.grid, self.config.size
-        x = self.decoder(z.reshape(-1, self.config.latent_channels, G, G))
+        x = self.decoder(self.newest(z).reshape(-1, self.config.latent_channels, G, G))
         return x.reshape(*z.shape[:-1], 3, n, n)
 
     def features(self, state: torch.Tensor) -> torch.Tensor:
@@ -180,22 +212,25 @@ class PixelWM(nn.Module):
         return (f - self.feat_mean) / self.feat_std
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Latent ``(..., D)`` -> env state ``(..., S)`` through the probe."""
-        f = self.probe(z.reshape(-1, self.latent_dim)).reshape(*z.shape[:-1], -1)
+        """Latent ``(..., D)`` -> env state ``(..., S)``: the probe on the newest frame."""
+        f = self.probe(self.newest(z).reshape(-1, self.config.frame_dim))
+        f = f.reshape(*z.shape[:-1], -1)
         return state_from_features(f * self.observed * self.feat_std + self.feat_mean,
                                    self.config.state_dim, self._keep, self.config.angle_indices)
 
     # -- dynamics ---------------------------------------------------------------------------
     def step(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        """``z (..., D)``, ``a (..., A)`` (leading dims broadcast) -> ``z' (..., D)``."""
+        """``z (..., D)``, ``a (..., A)`` (leading dims broadcast) -> ``z' (..., D)``: the
+        next frame's grid ``z_K + P([z_1..z_K, e(a), xy])``, after frames 2..K."""
         lead = torch.broadcast_shapes(z.shape[:-1], a.shape[:-1])
-        C, G = self.config.latent_channels, self.config.grid
-        zf = z.expand(*lead, z.shape[-1]).reshape(-1, C, G, G)
+        C, G, K = self.config.latent_channels, self.config.grid, self.history
+        zf = z.expand(*lead, z.shape[-1]).reshape(-1, K * C, G, G)
         e = self.action_encoder(a.to(z.dtype).expand(*lead, a.shape[-1]).reshape(-1, a.shape[-1]))
         n = len(zf)
         x = torch.cat([zf, e[:, :, None, None].expand(n, -1, G, G),
                        self.coords.to(z.dtype).expand(n, -1, -1, -1)], dim=1)
-        return (zf + self.predictor(x)).reshape(*lead, self.latent_dim)
+        nxt = zf[:, -C:] + self.predictor(x)  # (n, C, G, G)
+        return torch.cat([zf[:, C:], nxt], dim=1).reshape(*lead, self.latent_dim)
 
     def rollout(self, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """``z0 (B, D)``, ``actions (B, T, A)`` -> ``(B, T+1, D)``, z0 first."""

@@ -50,12 +50,24 @@ class PixelTrainConfig:
     seed: int = 0
 
 
-def windows(data: Trajectories, k: int, steps: int, camera) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the states ``(M, steps+1)`` (into ``data.states``, every ``k`` env steps)
-    and the stacked actions ``(M, steps, k*A)`` of every window whose states are in view."""
+def windows(data: Trajectories, k: int, steps: int, camera,
+            history: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the states ``(M, history-1+steps+1)`` (into ``data.states``, every ``k``
+    env steps: the ``history-1`` before the window's start, held at the episode's first
+    state before it began, then the window's) and the stacked actions ``(M, steps, k*A)``
+    of every window whose states are in view."""
     s_idx, a_idx = window_indices(data, k, steps)
+    first = data.state_offsets[np.searchsorted(data.state_offsets, s_idx[:, 0], side="right") - 1]
+    past = [np.maximum(s_idx[:, :1] - j * k, first[:, None]) for j in range(history - 1, 0, -1)]
+    s_idx = np.concatenate([*past, s_idx], axis=1)
     ok = in_view(camera, data.states)[s_idx].all(axis=1)
     return s_idx[ok], window_actions(data, a_idx[ok], k, steps).astype(np.float32)
+
+
+def histories(z: torch.Tensor, K: int) -> torch.Tensor:
+    """Frame latents ``(N, L, d)`` -> the latents of each K consecutive frames,
+    ``(N, L-K+1, K*d)`` (the oldest first in each)."""
+    return z.unfold(1, K, 1).transpose(-1, -2).flatten(-2)
 
 
 def _batches(n: int, size: int, gen: torch.Generator | None, cap: int | None = None):
@@ -100,7 +112,9 @@ def _fit(params, loss_fn, n_train: int, val_fn, epochs: int, cfg: PixelTrainConf
 
 @torch.no_grad()
 def _encode_all(model: PixelWM, states: np.ndarray, device: str, batch: int = 512) -> torch.Tensor:
-    out = [model.encode(torch.as_tensor(states[i:i + batch], dtype=torch.float32, device=device))
+    """One frame's latent ``(N, C*G*G)`` of each of ``states (N, S)``."""
+    out = [model.encode_frames(model.render(torch.as_tensor(states[i:i + batch],
+                                                            dtype=torch.float32, device=device)))
            for i in range(0, len(states), batch)]
     return torch.cat(out)
 
@@ -153,10 +167,10 @@ def train_pixel_model(train: Trajectories, val: Trajectories, arch: PixelConfig,
         p.requires_grad_(False)
 
     # 2. predictor in the frozen latent ---------------------------------------------------------
-    R, k = cfg.rollout_steps, arch.frameskip
+    R, k, K = cfg.rollout_steps, arch.frameskip, arch.history
     sets = []
     for data in (train, val):
-        s_idx, acts = windows(data, k, R, cam)
+        s_idx, acts = windows(data, k, R, cam, K)
         used, inverse = np.unique(s_idx, return_inverse=True)
         z = _encode_all(model, data.states[used], device)  # each state encoded once
         sets.append((z, torch.as_tensor(inverse.reshape(s_idx.shape), device=device),
@@ -164,9 +178,10 @@ def train_pixel_model(train: Trajectories, val: Trajectories, arch: PixelConfig,
     (z_tr, w_tr, a_tr, _), (z_va, w_va, a_va, _) = sets
 
     def pred_loss(z: torch.Tensor, w: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        zt = z[w]  # (N, R+1, D)
-        teacher = (model.step(zt[:, :-1], a) - zt[:, 1:]).square().mean()
-        open_loop = (model.rollout(zt[:, 0], a)[:, 1:] - zt[:, 1:]).square().mean()
+        zt = histories(z[w], K)  # (N, R+1, D): each step's true history
+        new = model.newest
+        teacher = (new(model.step(zt[:, :-1], a)) - new(zt[:, 1:])).square().mean()
+        open_loop = (new(model.rollout(zt[:, 0], a)[:, 1:]) - new(zt[:, 1:])).square().mean()
         return teacher + open_loop
 
     dynamics = torch.nn.ModuleDict({"p": model.predictor, "a": model.action_encoder})
@@ -180,12 +195,13 @@ def train_pixel_model(train: Trajectories, val: Trajectories, arch: PixelConfig,
     # 3. probe on true and predicted latents ----------------------------------------------------
     def probe_loss(z: torch.Tensor, w: torch.Tensor, a: torch.Tensor,
                    f: torch.Tensor) -> torch.Tensor:
-        zt, ft = z[w], f[w]
+        zt, ft = histories(z[w], K), f[w[:, K - 1:]]
         with torch.no_grad():
             zp = model.rollout(zt[:, 0], a)[:, 1:]
         seen = model.observed  # (F,) 0 for velocities: no frame shows them
 
-        def read(z_: torch.Tensor) -> torch.Tensor:  # the probe on (N, T, D)
+        def read(z_: torch.Tensor) -> torch.Tensor:  # the probe on (N, T, D)'s newest frames
+            z_ = model.newest(z_)
             return model.probe(z_.reshape(-1, z_.shape[-1])).reshape(*z_.shape[:-1], -1)
 
         return (((read(zt) - ft).square() * seen).mean()

@@ -18,6 +18,7 @@ import torch
 
 from grasp_bench.bench import CellContext, snapshot_every, warm_up
 from grasp_bench.judging import judge, model_success, to_env_actions
+from grasp_bench.models.base import start_latents
 from grasp_bench.planners import make_planner
 from grasp_bench.problems import ProblemSet
 
@@ -92,7 +93,8 @@ def score_config(
         kept.append((it, elapsed, actions))
 
     with torch.no_grad():
-        z0, zg = model.encode(starts), model.encode(goals)
+        past = torch.as_tensor(problems.past_states(), dtype=torch.float32, device=device)
+        z0, zg = start_latents(model, starts, past), model.encode(goals)
     capped = False
     try:
         planner.plan(ctx.planning_model, z0, zg, T,
