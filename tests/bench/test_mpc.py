@@ -86,3 +86,49 @@ def test_mpc_success_is_the_simulator_state_after_h_steps():
     np.testing.assert_allclose(eps["time_to_success_mpc_s"], 1.5)  # 3 re-plans x 0.5 s
     assert (eps["real_error"] < 1e-3).all()  # px; the z-score round trip rounds in float32
     assert not math.isnan(eps["planning_time_s"].iloc[0])
+
+
+def test_a_history_model_is_given_the_states_mpc_executed():
+    """A model with a history of 2 frames sees, at each re-plan, the state the simulator was
+    in one model step (5 env steps) before; at the first plan, the problem's own past."""
+    from envs import replay
+
+    task = get_task("ballnav")
+    problems = generate(task, 15, 2)
+    ref = torch.as_tensor(problems.actions, dtype=torch.float32).reshape(2, 3, 10)
+    seen = []
+
+    class Remembering(SimulatorModel):
+        history = 2
+
+        def encode_history(self, states):
+            seen.append(states[:, 0].double().numpy())
+            return self.encode(states[:, -1])
+
+    class Replay:
+        snapshot_period = 1
+        config = type("C", (), {"iterations": 1})()
+
+        def plan(self, model, z0, zg, horizon, *, generator, goal_weights=None, init=None,
+                 **_):
+            from grasp_bench.planners.base import PlanResult
+
+            acts = model.to_z(ref[:, ref.shape[1] - horizon:])
+            return PlanResult(acts, torch.zeros(len(z0)), 1, [(1, 0.5, acts)], 0.5)
+
+    import grasp_bench.mpc as m
+
+    orig = m.make_planner
+    m.make_planner = lambda *a, **k: Replay()
+    try:
+        run_mpc_cell(context(Remembering(task, workers=1), task), problems, "cem", {},
+                     execute=1)
+    finally:
+        m.make_planner = orig
+    truth = replay(task.env_id, problems.starts, problems.actions, **task.env_kwargs)  # (2, 16, S)
+    # the reference-fidelity check, then the plans at env steps 0, 5 and 10
+    assert len(seen) == 4
+    np.testing.assert_allclose(seen[0], problems.past[:, -5], atol=1e-4)
+    np.testing.assert_allclose(seen[1], problems.past[:, -5], atol=1e-4)
+    np.testing.assert_allclose(seen[2], truth[:, 0], atol=1e-3)
+    np.testing.assert_allclose(seen[3], truth[:, 5], atol=1e-3)
