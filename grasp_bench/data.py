@@ -270,6 +270,13 @@ def window_indices(
     return s_idx[:, None] + frameskip * np.arange(steps + 1)[None], a_idx
 
 
+def past_indices(data: Trajectories, idx: np.ndarray, back: np.ndarray) -> np.ndarray:
+    """Indices into ``data.states`` of the states ``back (n,)`` env steps before each of the
+    states ``idx (M,)``, held at the episode's first state before it began: ``(M, n)``."""
+    first = data.state_offsets[np.searchsorted(data.state_offsets, idx, side="right") - 1]
+    return np.maximum(idx[:, None] - np.asarray(back)[None], first[:, None])
+
+
 def window_actions(data: Trajectories, a_idx: np.ndarray, frameskip: int,
                    steps: int) -> np.ndarray:
     """The stacked model actions ``(M, steps, frameskip * A)`` of windows starting at the

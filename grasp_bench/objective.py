@@ -14,6 +14,10 @@ every term of theirs that measures the goal).  Two objectives:
   as much as a ~80 px block error.
 * ``latent``: plain latent MSE (W = 1), the paper's choice; also what a model without a
   mapping to states (a latent model) declares.
+
+A visual model's ``task`` metric is its newest frame's patches (DINO-WM compares the last
+predicted frame with the goal's): all of its latent for one frame, and not the older
+frames of a frame history (which plain MSE would ask to be at the goal too).
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ import numpy as np
 from envs import replay
 from grasp_bench.data import collect_episode
 from grasp_bench.errors import UserError
+from grasp_bench.models.base import PAST_STEPS
 from grasp_bench.seeds import SPLITS
 from grasp_bench.tasks import REPO_ROOT, Task
 from grasp_bench.version import __version__
@@ -104,8 +105,6 @@ def resolve_source(task: Task, source: str | None) -> str:
 #: Version of the way problem sets are drawn (part of the cache key): 2 = with sources,
 #: 3 = with the states before each start.
 PROBLEMS_FORMAT = 3
-#: Env states kept before each start (a history of up to 5 frames at frameskip 5).
-PAST_STEPS = 20
 #: Step limit of a demonstration (the env's episode length).
 DEMO_MAX_STEPS = 300
 #: Demonstrations already run in this process, by (settings, seed): a sweep's horizons
@@ -213,13 +212,16 @@ def load_or_generate(
     # the generation format (bump PROBLEMS_FORMAT when the way problems are drawn changes)
     policy = task.demo_description if source == "demo" else task.policy_description
     recipe = json.dumps([task.env_id, task.env_kwargs, source, policy, __version__,
-                         PROBLEMS_FORMAT, DEMO_MAX_STEPS], sort_keys=True, default=str)
+                         PROBLEMS_FORMAT, DEMO_MAX_STEPS, PAST_STEPS], sort_keys=True,
+                        default=str)
     digest = hashlib.sha256(recipe.encode()).hexdigest()[:10]
     path = cache_dir() / f"{task.tag}-{source}-H{horizon}-{split}{offset}-n{n}-{digest}.npz"
     if path.exists():
         try:
             with np.load(path, allow_pickle=False) as f:
                 info = json.loads(str(f["info"]))
+                if f["past"].shape != (len(f["seeds"]), PAST_STEPS, f["starts"].shape[-1]):
+                    raise ValueError("past states of another shape")
                 return ProblemSet(task.tag, horizon, f["seeds"], f["starts"], f["goals"],
                                   f["actions"], info["rejected"], info["crossing_fraction"],
                                   source, info["too_short"], f["past"])

@@ -158,18 +158,18 @@ def frames(ep: Episode, size: int = 224) -> list[np.ndarray]:
     if ep.mode == "mpc":
         moves = ep.plans["executed"].astype(np.float64)
         sim = replay(task.env_id, ep.start[None], moves[None], **task.env_kwargs)[0]
-        replans = ep.plans["replans"]
-        seg = len(moves) // len(replans)  # env steps executed per re-plan
+        replans = [p[~np.isnan(p).any(-1)] for p in ep.plans["replans"]]
+        # re-plan r plans the model steps left: it began at env step k (T - its length)
+        began = [k * (len(replans[0]) - len(p)) for p in replans]
         seen, P = np.concatenate([past, sim]), len(past)
-        trails = [_model_states(ep, seen[r * seg: P + r * seg + 1], p[~np.isnan(p).any(-1)])
-                  for r, p in enumerate(replans)]  # each re-plan's model rollout
+        trails = [_model_states(ep, seen[b: P + b + 1], p)
+                  for b, p in zip(began, replans, strict=True)]  # each re-plan's rollout
         out = []
         for t in range(len(sim)):
-            r = min(t // seg, len(replans) - 1)
-            trail = trails[r]
+            r = int(np.searchsorted(began, t, side="right")) - 1
             caption = f"{ep.planner} MPC  t={t}/{len(moves)}  re-plan {r + 1}/{len(replans)}"
             out.append(_panel_pair(draw(task, sim[t], ep.goal, size, sim[: t + 1]),
-                                   draw(task, sim[r * seg], ep.goal, size, trail),
+                                   draw(task, sim[began[r]], ep.goal, size, trails[r]),
                                    caption, False))
         return out
     plan = ep.plans["actions"]

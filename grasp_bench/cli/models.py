@@ -454,8 +454,10 @@ def _print_brittleness(rows) -> None:
         problems = load_or_generate(task, 40, 64, split="tuning")
         k = model.frameskip
         first = problems.actions[:, :k].reshape(len(problems), -1)
-        b = measure(model, problems.starts, first)
-        f3 = measure_on_problems(model, problems.starts, first, problems.goals, eps=(0.01, 0.1))
+        past = problems.past_states()
+        b = measure(model, problems.starts, first, past=past)
+        f3 = measure_on_problems(model, problems.starts, first, problems.goals, past,
+                                 eps=(0.01, 0.1))
         cells.append([weights.name, str(b.pairs),
                       f"{b.state_ratio_median:.3g} ({b.state_ratio_p10:.3g})",
                       f"{b.state_reached:.0%}", f"{b.action_ratio_median:.3g}",

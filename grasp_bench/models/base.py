@@ -14,6 +14,9 @@ import torch
 #: ``frameskip`` env actions, so the same bounds hold per entry.
 ACTION_LOW = -1.0
 ACTION_HIGH = 1.0
+#: Env states the harness keeps before each start (problems, MPC, open-loop errors): a
+#: :class:`HistoryModel` may look back at most this far.
+PAST_STEPS = 20
 
 
 def serial_rollout(step, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:

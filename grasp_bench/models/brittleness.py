@@ -31,6 +31,8 @@ import numpy as np
 import torch
 from torch.func import jacrev, jvp, vjp, vmap
 
+from grasp_bench.models.base import start_latents
+
 __all__ = ["Brittleness", "measure", "min_perturbation"]
 
 
@@ -98,8 +100,10 @@ def _cg_step(fb, x: torch.Tensor, target: torch.Tensor, damping: float,
 DENSE_LIMIT = 256
 
 
-def measure(model, states: np.ndarray, actions: np.ndarray, *, seed: int = 0) -> Brittleness:
-    """Brittleness of ``model`` at ``states (N, S)`` with model actions ``actions (N, A)``;
+def measure(model, states: np.ndarray, actions: np.ndarray, *, seed: int = 0,
+            past: np.ndarray | None = None) -> Brittleness:
+    """Brittleness of ``model`` at ``states (N, S)`` (with the states before them, ``past
+    (N, P, S)``, for a model with a frame history) with model actions ``actions (N, A)``;
     the other action of each pair is drawn by a ``seed``-ed permutation."""
     dev = next(model.parameters()).device
     s = torch.as_tensor(states, dtype=torch.float32, device=dev)
@@ -107,7 +111,8 @@ def measure(model, states: np.ndarray, actions: np.ndarray, *, seed: int = 0) ->
     perm = torch.as_tensor(np.random.default_rng(seed).permutation(len(a)), device=dev)
     a_other = a[perm]
     with torch.no_grad():
-        z = model.encode(s)
+        z = start_latents(model, s, None if past is None else
+                          torch.as_tensor(past, dtype=torch.float32, device=dev))
         target = model.step(z, a_other)
         moved = (target - model.step(z, a)).norm(dim=-1)
     keep = moved > 1e-3 * moved.median()  # a pair whose actions barely differ says nothing

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from grasp_bench.models.base import start_latents
+
 __all__ = ["BRITTLE_GAIN", "Figure3", "GradientStep", "measure_gradient_step",
            "measure_on_problems"]
 
@@ -109,8 +111,9 @@ def _summary(eps: float, ratio: np.ndarray, gain: np.ndarray) -> GradientStep:
 
 
 def measure_on_problems(model, starts: np.ndarray, actions: np.ndarray, goals: np.ndarray,
-                        **kw) -> Figure3:
-    """``measure_gradient_step`` on encoded ``starts (N, S)`` and ``goals (N, S)`` with model
+                        past: np.ndarray | None = None, **kw) -> Figure3:
+    """``measure_gradient_step`` on encoded ``starts (N, S)`` (with the states before them,
+    ``past (N, P, S)``, for a model with a frame history) and ``goals (N, S)`` with model
     actions ``actions (N, A)``, as float32 on the model's device (cpu if it has no
     parameters); ``kw`` goes to ``measure_gradient_step``."""
     params = list(model.parameters()) if hasattr(model, "parameters") else []
@@ -120,5 +123,6 @@ def measure_on_problems(model, starts: np.ndarray, actions: np.ndarray, goals: n
         return torch.as_tensor(np.asarray(x), dtype=torch.float32, device=dev)
 
     with torch.no_grad():
-        z, g = model.encode(put(starts)), model.encode(put(goals))
+        z = start_latents(model, put(starts), None if past is None else put(past))
+        g = model.encode(put(goals))
     return measure_gradient_step(model, z, put(actions), g, **kw)

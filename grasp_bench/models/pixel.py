@@ -49,7 +49,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grasp_bench.models.base import serial_rollout
+from grasp_bench.models.base import PAST_STEPS, serial_rollout
 from grasp_bench.models.camera import Camera, CameraConfig
 from grasp_bench.models.mlp import angle_features, state_from_features
 
@@ -134,8 +134,10 @@ class PixelWM(nn.Module):
         super().__init__()
         if config.size % 8 or config.size < 16:
             raise ValueError(f"frame size must be a multiple of 8, at least 16 (got {config.size})")
-        if config.history < 1:
-            raise ValueError(f"history must be at least one frame (got {config.history})")
+        if not 1 <= config.history <= PAST_STEPS // config.frameskip + 1:
+            raise ValueError(f"history must be 1 to {PAST_STEPS // config.frameskip + 1} frames "
+                             f"(the harness keeps {PAST_STEPS} env states before a start; "
+                             f"got {config.history})")
         self.config = config
         self.history = config.history
         self.frameskip = config.frameskip
@@ -217,6 +219,14 @@ class PixelWM(nn.Module):
         f = f.reshape(*z.shape[:-1], -1)
         return state_from_features(f * self.observed * self.feat_std + self.feat_mean,
                                    self.config.state_dim, self._keep, self.config.angle_indices)
+
+    def goal_weights(self, scales) -> torch.Tensor:
+        """The task objective's weights ``(D,)``: the newest frame's patches, as DINO-WM's
+        goal cost compares the last predicted frame with the goal frame (the state
+        tolerances ``scales`` have no map onto patches; plain MSE for one frame)."""
+        w = torch.zeros(self.history, self.config.frame_dim, device=self.feat_mean.device)
+        w[-1] = 1.0
+        return w.flatten()
 
     # -- dynamics ---------------------------------------------------------------------------
     def step(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from grasp_bench.data import Trajectories, window_actions, window_indices
+from grasp_bench.data import Trajectories, past_indices, window_actions, window_indices
 from grasp_bench.models.camera import in_view
 from grasp_bench.models.pixel import PixelConfig, PixelWM
 from grasp_bench.models.train import TrainResult
@@ -57,9 +57,8 @@ def windows(data: Trajectories, k: int, steps: int, camera,
     state before it began, then the window's) and the stacked actions ``(M, steps, k*A)``
     of every window whose states are in view."""
     s_idx, a_idx = window_indices(data, k, steps)
-    first = data.state_offsets[np.searchsorted(data.state_offsets, s_idx[:, 0], side="right") - 1]
-    past = [np.maximum(s_idx[:, :1] - j * k, first[:, None]) for j in range(history - 1, 0, -1)]
-    s_idx = np.concatenate([*past, s_idx], axis=1)
+    past = past_indices(data, s_idx[:, 0], k * np.arange(history - 1, 0, -1))
+    s_idx = np.concatenate([past, s_idx], axis=1)
     ok = in_view(camera, data.states)[s_idx].all(axis=1)
     return s_idx[ok], window_actions(data, a_idx[ok], k, steps).astype(np.float32)
 

@@ -18,7 +18,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from grasp_bench.data import Trajectories, model_windows
+from grasp_bench.data import (
+    Trajectories,
+    model_windows,
+    past_indices,
+    window_actions,
+    window_indices,
+)
+from grasp_bench.models.base import PAST_STEPS, start_latents
 from grasp_bench.models.mlp import StateMLP
 
 
@@ -155,8 +162,11 @@ def open_loop_errors(
     for h in horizons:
         if h > int(data.lengths.max(initial=0)):
             continue
-        s0, acts, targets = model_windows(data, k, h // k, stride=10)
-        z = model.encode(torch.as_tensor(s0, dtype=torch.float32))
+        s_idx, a_idx = window_indices(data, k, h // k, stride=10)
+        acts, targets = window_actions(data, a_idx, k, h // k), data.states[s_idx[:, 1:]]
+        past = data.states[past_indices(data, s_idx[:, 0], np.arange(PAST_STEPS, 0, -1))]
+        z = start_latents(model, torch.as_tensor(data.states[s_idx[:, 0]], dtype=torch.float32),
+                          torch.as_tensor(past, dtype=torch.float32))
         pred = model.decode(model.rollout(z, torch.as_tensor(acts))[:, -1]).double().numpy()
         out[f"H{h}"] = _errors(pred, targets[:, -1], metrics, angle_indices)
     return out

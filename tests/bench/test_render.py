@@ -83,3 +83,43 @@ def test_a_run_without_plans_is_refused(runs, tmp_path):
     (copy / "cells" / "cem-H10.plans.npz").unlink()
     res = invoke("render", copy, "--planner", "cem", "--horizon", 10)
     assert res.exit_code == 2 and "plans" in res.output
+
+
+def test_each_mpc_frame_shows_the_replan_that_was_executing(monkeypatch):
+    """T = 8 model steps executed 3 at a time: re-plans begin at env steps 0, 15 and 30
+    (not every 40 / 3 steps), and each re-plan's model rollout starts from the state the
+    simulator was in then, with the states before it as its past."""
+    import torch
+
+    from grasp_bench import render
+    from grasp_bench.models.simulator import SimulatorModel
+    from grasp_bench.problems import generate
+    from grasp_bench.tasks import get_task
+
+    task = get_task("ballnav")
+    ps = generate(task, 40, 1)
+    plans = np.full((3, 8, 10), np.nan, np.float32)
+    ref = ps.actions[0].reshape(8, 10)
+    for r, began in enumerate((0, 3, 6)):
+        plans[r, : 8 - began] = ref[began:]
+    ep = render.Episode(task, SimulatorModel(task, workers=1), "mpc", "cem", ps.starts[0],
+                        ps.goals[0], {"executed": ps.actions[0], "replans": plans},
+                        ps.past[0])
+    captions, starts = [], []
+    monkeypatch.setattr(render, "_panel_pair", lambda a, b, c, alarm: captions.append(c))
+    real = render._model_latents
+
+    def latents(ep_, seen, actions):
+        starts.append(seen[-1])
+        return real(ep_, seen, actions)
+
+    monkeypatch.setattr(render, "_model_latents", latents)
+    with torch.no_grad():
+        render.frames(ep)
+    assert len(captions) == 41
+    assert "re-plan 1/3" in captions[14] and "re-plan 2/3" in captions[15]
+    assert "re-plan 2/3" in captions[29] and "re-plan 3/3" in captions[30]
+    from envs import replay
+
+    sim = replay(task.env_id, ps.starts[:1], ps.actions[:1], **task.env_kwargs)[0]
+    np.testing.assert_allclose(np.array(starts), sim[[0, 15, 30]], atol=1e-6)

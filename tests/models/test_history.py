@@ -143,3 +143,54 @@ def test_a_history_model_trains_and_its_probe_reads_the_newest_frame():
     z = m.encode(s)
     assert z.shape == (8, 2 * m.config.frame_dim)
     assert torch.isfinite(m.rollout(z, torch.zeros(8, 3, m.action_dim))).all()
+
+
+def test_the_task_objective_weighs_only_the_newest_frame(model):
+    from grasp_bench.objective import goal_weights
+
+    w = goal_weights(get_task("pusht"), model, "task")
+    d = model.config.frame_dim
+    assert w.shape == (K * d,)
+    assert (w[:-d] == 0).all() and torch.allclose(w[-d:], torch.full((d,), float(K)))
+    assert goal_weights(get_task("pusht"), model, "latent") is None
+    with pytest.raises(ValueError, match="1 to 5 frames"):
+        PixelWM(PixelConfig(**{**SMALL, "history": 6}))  # 25 env steps back: not kept
+
+
+def test_open_loop_errors_give_a_history_model_the_windows_past():
+    from grasp_bench.models import train as train_mod
+
+    n, S = 30, 7
+    st = np.zeros((n + 1, S))
+    st[:, 0] = np.arange(n + 1)
+    data = Trajectories(st, np.zeros((n, 2)), np.array([n]), np.array([0]), {})
+    got = []
+
+    class Last:
+        frameskip, action_dim, latent_dim, history = 5, 10, 7, 2
+
+        def encode(self, s):
+            return s
+
+        def encode_history(self, s):
+            got.append(s[:, 0, 0].tolist())
+            return s[:, -1]
+
+        def rollout(self, z, a):
+            return z[:, None].expand(len(z), a.shape[1] + 1, z.shape[-1])
+
+        def decode(self, z):
+            return z
+
+    train_mod.open_loop_errors(Last(), data, (10,), {"x": (0,)})
+    # windows start every 10 env steps (0, 10, 20); the frame 5 steps before each, held at 0
+    assert got == [[0.0, 5.0, 15.0]]
+
+
+def test_past_indices_hold_at_the_episodes_first_state():
+    from grasp_bench.data import past_indices
+
+    data = Trajectories(np.zeros((2 * 11, 7)), np.zeros((20, 2)), np.array([10, 10]),
+                        np.array([0, 1]), {})
+    assert past_indices(data, np.array([3, 14]), np.array([4, 2])).tolist() == [[0, 1],
+                                                                               [11, 12]]
