@@ -51,36 +51,34 @@ def test_every_planner_runs_closed_loop_with_warm_starts(tiny_checkpoint, monkey
         assert len(cell.snapshots) == 2 * 3
 
 
-def test_mpc_success_is_the_simulator_state_after_h_steps():
+class Replay:
+    """A planner that returns the problems' own reference actions (what is left of them)."""
+
+    snapshot_period = 1
+    config = type("C", (), {"iterations": 1})()
+
+    def __init__(self, problems):
+        n, H = problems.actions.shape[:2]
+        self.ref = torch.as_tensor(problems.actions, dtype=torch.float32).reshape(n, H // 5, 10)
+
+    def plan(self, model, z0, zg, horizon, *, generator, goal_weights=None, init=None, **_):
+        from grasp_bench.planners.base import PlanResult
+
+        # in the planners' z-scored space, which the harness turns back into env actions
+        acts = model.to_z(self.ref[:, self.ref.shape[1] - horizon:])
+        return PlanResult(acts, torch.zeros(len(z0)), 1, [(1, 0.5, acts)], 0.5)
+
+
+def test_mpc_success_is_the_simulator_state_after_h_steps(monkeypatch):
     """With the problem's own reference actions as the plan (a planner that returns them),
     closed loop reproduces the reference trajectory exactly: every episode succeeds, and
     time-to-success is the time of the last re-plan (the goal is reached at the end)."""
     task = get_task("ballnav")
     model = SimulatorModel(task, workers=1)
     problems = generate(task, 15, 3)
-    ref = torch.as_tensor(problems.actions, dtype=torch.float32).reshape(3, 3, 10)
-
-    class Replay:
-        snapshot_period = 1
-        config = type("C", (), {"iterations": 1})()
-
-        def plan(self, model, z0, zg, horizon, *, generator, goal_weights=None, init=None,
-                 **_):
-            from grasp_bench.planners.base import PlanResult
-
-            # in the planners' z-scored space, which the harness turns back into env actions
-            acts = model.to_z(ref[:, ref.shape[1] - horizon:])
-            return PlanResult(acts, torch.zeros(len(z0)), 1, [(1, 0.5, acts)], 0.5)
-
-    import grasp_bench.mpc as m
-
-    orig = m.make_planner
-    m.make_planner = lambda *a, **k: Replay()
-    try:
-        cell = run_mpc_cell(context(model, task), problems, "cem",
-                            {"samples": 4, "topk": 2}, execute=1)
-    finally:
-        m.make_planner = orig
+    monkeypatch.setattr(mpc, "make_planner", lambda *a, **k: Replay(problems))
+    cell = run_mpc_cell(context(model, task), problems, "cem", {"samples": 4, "topk": 2},
+                        execute=1)
     eps = cell.episodes
     assert eps["success_mpc"].all()
     np.testing.assert_allclose(eps["time_to_success_mpc_s"], 1.5)  # 3 re-plans x 0.5 s
@@ -88,14 +86,13 @@ def test_mpc_success_is_the_simulator_state_after_h_steps():
     assert not math.isnan(eps["planning_time_s"].iloc[0])
 
 
-def test_a_history_model_is_given_the_states_mpc_executed():
+def test_a_history_model_is_given_the_states_mpc_executed(monkeypatch):
     """A model with a history of 2 frames sees, at each re-plan, the state the simulator was
     in one model step (5 env steps) before; at the first plan, the problem's own past."""
     from envs import replay
 
     task = get_task("ballnav")
     problems = generate(task, 15, 2)
-    ref = torch.as_tensor(problems.actions, dtype=torch.float32).reshape(2, 3, 10)
     seen = []
 
     class Remembering(SimulatorModel):
@@ -105,26 +102,8 @@ def test_a_history_model_is_given_the_states_mpc_executed():
             seen.append(states[:, 0].double().numpy())
             return self.encode(states[:, -1])
 
-    class Replay:
-        snapshot_period = 1
-        config = type("C", (), {"iterations": 1})()
-
-        def plan(self, model, z0, zg, horizon, *, generator, goal_weights=None, init=None,
-                 **_):
-            from grasp_bench.planners.base import PlanResult
-
-            acts = model.to_z(ref[:, ref.shape[1] - horizon:])
-            return PlanResult(acts, torch.zeros(len(z0)), 1, [(1, 0.5, acts)], 0.5)
-
-    import grasp_bench.mpc as m
-
-    orig = m.make_planner
-    m.make_planner = lambda *a, **k: Replay()
-    try:
-        run_mpc_cell(context(Remembering(task, workers=1), task), problems, "cem", {},
-                     execute=1)
-    finally:
-        m.make_planner = orig
+    monkeypatch.setattr(mpc, "make_planner", lambda *a, **k: Replay(problems))
+    run_mpc_cell(context(Remembering(task, workers=1), task), problems, "cem", {}, execute=1)
     truth = replay(task.env_id, problems.starts, problems.actions, **task.env_kwargs)  # (2, 16, S)
     # the reference-fidelity check, then the plans at env steps 0, 5 and 10
     assert len(seen) == 4
