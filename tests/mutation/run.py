@@ -4,7 +4,11 @@ Cosmic Ray plants one small change at a time (a number, an operator, a condition
 code under test and runs the tests that cover it; a change no test notices is a surviving
 mutant.  Sessions, each configured by the TOML file of its name beside this script:
 
-    planners  grasp_bench/planners/   tests/planners
+    grasp     planners/grasp.py, grasp_presets.py   test_grasp.py, test_contract.py
+    gd        planners/gd.py, adam.py               test_gd.py, test_grasp.py, test_contract.py
+    sampling  planners/cem.py, mppi.py, icem.py     their tests, test_contract.py
+    latco     planners/latco.py                     test_latco.py, test_contract.py
+    planners  the rest of grasp_bench/planners/     tests/planners
     results   grasp_bench/results/    tests/results
     judging   grasp_bench/judging.py  tests/test_fidelity.py, test_problems.py, bench/test_bench.py
 
@@ -42,7 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 WORK = ROOT / "mutants"
-SESSIONS = ("planners", "results", "judging")
+SESSIONS = ("grasp", "gd", "sampling", "latco", "planners", "results", "judging")
 BIN = Path(sys.executable).parent
 #: the tests find the project's Python first; one thread each, as sessions run in parallel
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
