@@ -52,7 +52,8 @@ lint: install
 # code, then prints the mutation score and every surviving mutant (tests/mutation/run.py;
 # a session's config is tests/mutation/<session>.toml).  A second run goes on where the
 # first stopped; MUTATE_ARGS=--fresh starts again (after changing code or tests),
-# MUTATE_ARGS=planners runs one session, MUTATE_ARGS=--report only prints.
+# MUTATE_ARGS="grasp gd" runs those sessions (grasp, gd, sampling, latco, planners, results,
+# judging), MUTATE_ARGS=--report only prints.
 MUTATE_ARGS ?=
 mutate: install
 	$(BIN)/python tests/mutation/run.py $(MUTATE_ARGS)
