@@ -231,6 +231,29 @@ def test_flat_adam_equals_torch_adam_with_two_param_groups(fused):
     torch.testing.assert_close(step, torch.tensor([0.1] * 12 + [0.005] * 5))
 
 
+@pytest.mark.parametrize("fused", [False, True])
+def test_flat_adam_with_one_rate_and_its_own_betas_and_eps_equals_torch_adam(fused):
+    """One learning rate for the whole buffer (the float path), betas and eps all off their
+    defaults and distinct, over enough steps for the bias corrections to matter."""
+    g = gen(1)
+    flat = torch.randn(9, generator=g)
+    if fused and not FlatAdam(flat.clone(), 0.1).fused:
+        pytest.skip("no fused Adam kernel on this build")
+    q = flat.clone().requires_grad_()
+    mine = FlatAdam(flat, 0.03, betas=(0.7, 0.95), eps=0.2, fused=fused)
+    ref = torch.optim.Adam([q], lr=0.03, betas=(0.7, 0.95), eps=0.2)
+    for _ in range(6):
+        grads = torch.randn(9, generator=g)
+        mine.step(grads)
+        q.grad = grads.clone()
+        ref.step()
+        torch.testing.assert_close(flat, q.detach())
+    with pytest.raises(ValueError, match="cover"):
+        FlatAdam(torch.zeros(5), [(3, 0.1), (3, 0.1)])
+    with pytest.raises(ValueError, match="cover"):
+        FlatAdam(torch.zeros(5), [(3, 0.1), (1, 0.1)])
+
+
 def test_stopwatch_excludes_paused_time():
     sw = Stopwatch("cpu").start()
     time.sleep(0.02)
