@@ -256,3 +256,26 @@ def test_grasp_steps_noise_and_sync_match_a_hand_computation(sync_mode, stop_gra
     torch.testing.assert_close(result.actions, a, rtol=0, atol=1e-12)
     torch.testing.assert_close(result.info["states"], s, rtol=0, atol=1e-12)
     torch.testing.assert_close(result.cost, hand_cost(model, z0, a, g), rtol=0, atol=1e-12)
+
+
+def test_cited_defaults_and_presets_are_their_sources():
+    """The defaults that cite a source keep its value (grasp_solver.py and the author's
+    Push-T config); the configs are frozen; each ablation sets exactly its one field."""
+    import dataclasses
+
+    from grasp_bench.planners.grasp_presets import ABLATIONS, PRESETS, ablated_fields
+
+    ours = GRASPConfig()
+    assert (ours.noise, ours.sync_every, ours.cem_sync_topk) == (0.005, 12, 8)
+    author = PRESETS["grasp-author"]().config
+    assert (author.iterations, author.lr_states, author.gamma, author.sync_every,
+            author.sync_steps, author.sync_lr) == (750, 0.1, 1.0, 50, 10, 0.05)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        author.iterations = 1
+    assert {n: ablated_fields(n) for n in ABLATIONS} == {
+        "grasp-nosg": ("stop_gradient",), "grasp-nonoise": ("noise",),
+        "grasp-nosync": ("sync_every",), "grasp-nogoal": ("gamma",)}
+    assert ablated_fields("cem") == ()
+    GRASPConfig(cem_sync_samples=5, cem_sync_topk=5)  # as many elites as samples is fine
+    with pytest.raises(ValueError, match="cem_sync_topk"):
+        GRASPConfig(cem_sync_samples=5, cem_sync_topk=6)
