@@ -279,3 +279,24 @@ def test_cited_defaults_and_presets_are_their_sources():
     GRASPConfig(cem_sync_samples=5, cem_sync_topk=5)  # as many elites as samples is fine
     with pytest.raises(ValueError, match="cem_sync_topk"):
         GRASPConfig(cem_sync_samples=5, cem_sync_topk=6)
+
+
+def test_two_step_plans_get_their_noise_and_one_elite_cem_syncs_stay_finite(model):
+    """At T = 2 there is one virtual state, so the state noise and the initial noise act
+    (a plan differs from the noiseless one); a CEM sync with a single elite has no sample
+    variance and must not turn it into NaN; without syncs a snapshot may fall on any
+    iteration."""
+    from grasp_bench.planners import make_planner
+
+    z0, g, _ = make_problems(model, B=3, horizon=2)
+    base = {"iterations": 6, "sync_every": 0, "noise": 0.0, "init_noise": 0.0}
+    still = run("grasp", base, model, z0, g, horizon=2).actions
+    for field in ("noise", "init_noise"):
+        moved = run("grasp", {**base, field: 0.3}, model, z0, g, horizon=2).actions
+        assert not torch.allclose(moved, still), field
+    one = run("grasp", {"iterations": 4, "sync_every": 2, "sync_steps": 2, "sync_mode": "cem",
+                        "cem_sync_samples": 6, "cem_sync_topk": 1}, model, z0, g, horizon=2)
+    assert torch.isfinite(one.actions).all()
+    assert make_planner("grasp", {"sync_every": 0}).snapshot_period == 1
+    assert make_planner("grasp", {"sync_every": 7, "sync_steps": 0}).snapshot_period == 1
+    assert make_planner("grasp", {"sync_every": 7, "sync_steps": 3}).snapshot_period == 7
