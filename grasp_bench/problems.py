@@ -173,8 +173,9 @@ def generate(task: Task, horizon: int, n: int, *, split: str = "evaluation", off
             raise UserError(f"ran out of {split} seeds while drawing problems")
         if source == "demo":
             drawn = _demo_problem(task, env, seed, horizon)
-        else:
-            drawn = collect_episode(task, seed, horizon, explore=False)
+        else:  # a behaviour episode starts at rest: its past is its start, held
+            states, acts = collect_episode(task, seed, horizon, explore=False)
+            drawn = states, acts, np.repeat(states[:1], PAST_STEPS, axis=0)
         if drawn is None:
             too_short += 1
         elif bool(env.is_success(drawn[0][0], drawn[0][-1])):
@@ -184,7 +185,7 @@ def generate(task: Task, horizon: int, n: int, *, split: str = "evaluation", off
             starts.append(drawn[0][0])
             goals.append(drawn[0][-1])
             actions.append(drawn[1])
-            pasts.append(drawn[2] if len(drawn) > 2 else np.repeat(drawn[0][:1], PAST_STEPS, 0))
+            pasts.append(drawn[2])
         seed += 1
         if too_short > 10 * n + 100 and too_short > 10 * len(seeds):
             raise UserError(f"H = {horizon}: {too_short} of the {seed - seed_range.start - offset}"

@@ -31,7 +31,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from grasp_bench.errors import UserError
-from grasp_bench.models.base import start_latents
+from grasp_bench.models.base import PAST_STEPS, start_latents
 from grasp_bench.tasks import Task
 
 GAP, CAPTION = 4, 16  # px between the panels, caption strip height
@@ -152,8 +152,6 @@ def frames(ep: Episode, size: int = 224) -> list[np.ndarray]:
     from envs import replay
 
     k, task = ep.model.frameskip, ep.task
-    from grasp_bench.problems import PAST_STEPS
-
     past = ep.past if ep.past is not None else np.repeat(ep.start[None], PAST_STEPS, axis=0)
     if ep.mode == "mpc":
         moves = ep.plans["executed"].astype(np.float64)
