@@ -17,7 +17,9 @@ working tree (``mutants/<session>/tree``, the files git tracks or would track): 
 tree, and any run using it, is never touched.  Sessions run in parallel (``--jobs``).  A
 later run goes on where the last stopped (each mutant's verdict is kept in
 ``mutants/<session>/session.sqlite``); ``--fresh`` starts again from the working tree as
-it is now -- needed after changing code or tests.
+it is now -- needed after changing the code under test.  ``--retest`` is for new tests of
+unchanged code: it copies the current tests into each session's tree and judges its
+surviving mutants again (with those still pending), keeping every kill.
 
 Not run as mutants: changes inside type annotations (never evaluated: the modules use
 ``from __future__ import annotations``), lines marked ``# pragma: no mutate`` (an
@@ -28,7 +30,7 @@ Prints the score per session and over all (killed / (killed + survived)), then e
 surviving mutant as ``file:line operator (occurrence): the line``; ``cosmic-ray apply`` in
 the session's tree shows one, ``cr-report --show-diff`` all.
 
-    python tests/mutation/run.py [--jobs N] [--fresh] [--report] [SESSION ...]
+    python tests/mutation/run.py [--jobs N] [--fresh | --retest] [--report] [SESSION ...]
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import argparse
 import ast
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections import Counter
@@ -157,8 +160,30 @@ def prepare(session: str, fresh: bool) -> None:
     new.rename(db)
 
 
-def execute(session: str, fresh: bool) -> str:
+def retest(session: str) -> None:
+    """Copy the current tests into the session's tree and put its survivors back to be
+    judged again; refused when the mutated code has changed since the session began."""
+    d = WORK / session
+    db, tree, pristine = d / "session.sqlite", d / "tree", d / "pristine"
+    if not db.exists():
+        raise SystemExit(f"{session}: no session to retest; run it first")
+    changed = [str(f.relative_to(pristine)) for f in pristine.rglob("*.py")
+               if f.read_bytes() != (ROOT / f.relative_to(pristine)).read_bytes()]
+    if changed:
+        raise SystemExit(f"{session}: {', '.join(changed)} changed since the session began; "
+                         "run it again with --fresh")
+    for f in tree_files():
+        if f.startswith("tests/"):
+            (tree / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / f, tree / f)
+    with sqlite3.connect(db) as con:
+        con.execute("DELETE FROM work_results WHERE test_outcome = 'survived'")
+
+
+def execute(session: str, fresh: bool, again: bool = False) -> str:
     prepare(session, fresh)
+    if again:
+        retest(session)
     d = WORK / session
     run([BIN / "cosmic-ray", "exec", HERE / f"{session}.toml", d / "session.sqlite"],
         d / "tree", d / "log.txt")
@@ -215,7 +240,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="sessions run at once (default: the cores)")
     parser.add_argument("--fresh", action="store_true",
-                        help="start again from the working tree (after changing code or tests)")
+                        help="start again from the working tree (after changing the code)")
+    parser.add_argument("--retest", action="store_true",
+                        help="judge the survivors again with the current tests (code unchanged)")
     parser.add_argument("--report", action="store_true", help="only print the results so far")
     args = parser.parse_args(argv)
     sessions = args.sessions or list(SESSIONS)
@@ -223,10 +250,12 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown session {', '.join(unknown)}; "
                      f"expected some of {', '.join(SESSIONS)}")
+    if args.fresh and args.retest:
+        parser.error("--fresh already judges every mutant with the current tests")
     if not args.report:
         WORK.mkdir(exist_ok=True)
         with ThreadPoolExecutor(max(1, args.jobs)) as pool:
-            for done in pool.map(lambda s: execute(s, args.fresh), sessions):
+            for done in pool.map(lambda s: execute(s, args.fresh, args.retest), sessions):
                 print(f"{done}: done", flush=True)
     report(sessions)
 
