@@ -169,7 +169,8 @@ HAND = {"lr_states": 0.03, "lr_actions": 0.011, "noise": 0.013, "gamma": 0.4,
         "cem_sync_var_min": 0.02}
 
 
-def hand_grasp(model, z0, g, cfg: dict, iterations: int, draws: torch.Generator):
+def hand_grasp(model, z0, g, cfg: dict, iterations: int, draws: torch.Generator,
+               T: int = T):
     """GRASP written out for the linear model ``F(s, a) = s + a M^T`` (goal metric
     WEIGHTS): returns the actions and the virtual states s_1..s_{T-1}."""
     B, D, A, M = z0.shape[0], model.latent_dim, model.action_dim, model.M
@@ -206,8 +207,11 @@ def hand_grasp(model, z0, g, cfg: dict, iterations: int, draws: torch.Generator)
                 S, K = cfg["cem_sync_samples"], cfg["cem_sync_topk"]
                 vmin = cfg["cem_sync_var_min"]
                 zs = z0[:, None] + torch.cumsum(a @ M.T, dim=1)  # z_1..z_T of a's rollout
-                gap = ((zs[:, :-1] - s) ** 2).mean(-1)  # (B, T-1)
-                gap = torch.cat([gap.mean(1, keepdim=True), gap], dim=1)  # (B, T)
+                if T > 1:
+                    gap = ((zs[:, :-1] - s) ** 2).mean(-1)  # (B, T-1)
+                    gap = torch.cat([gap.mean(1, keepdim=True), gap], dim=1)  # (B, T)
+                else:  # no virtual state: the rollout's distance to the goal (unweighted)
+                    gap = ((zs[:, -1] - g) ** 2).mean(-1, keepdim=True)  # (B, 1)
                 var = (cfg["cem_sync_var_scale"] * gap + vmin)[:, :, None]
                 mean = a
                 for _ in range(cfg["sync_steps"]):
@@ -256,6 +260,21 @@ def test_grasp_steps_noise_and_sync_match_a_hand_computation(sync_mode, stop_gra
     torch.testing.assert_close(result.actions, a, rtol=0, atol=1e-12)
     torch.testing.assert_close(result.info["states"], s, rtol=0, atol=1e-12)
     torch.testing.assert_close(result.cost, hand_cost(model, z0, a, g), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("horizon", [1, 2])
+def test_short_plans_cem_sync_matches_a_hand_computation(horizon):
+    """At T = 1 there is no virtual state, so the CEM sync sizes its variance by the
+    rollout's distance to the goal; at T = 2 by the one state's gap, which also stands for
+    the first step.  Four iterations, syncs after 2 and 4, every knob non-default."""
+    model = BoxedLinearModel()
+    z0, g, _ = make_problems(model, B=2, horizon=horizon)
+    cfg = {**HAND, "sync_mode": "cem", "stop_gradient": True}
+    result = run("grasp", {**cfg, "iterations": 4}, model, z0, g, horizon=horizon, seed=5,
+                 goal_weights=WEIGHTS)
+    a, s = hand_grasp(model, z0, g, cfg, 4, gen(5), T=horizon)
+    torch.testing.assert_close(result.actions, a, rtol=0, atol=1e-12)
+    torch.testing.assert_close(result.info["states"], s, rtol=0, atol=1e-12)
 
 
 def test_cited_defaults_and_presets_are_their_sources():
