@@ -30,7 +30,8 @@ Prints the score per session and over all (killed / (killed + survived)), then e
 surviving mutant as ``file:line operator (occurrence): the line``; ``cosmic-ray apply`` in
 the session's tree shows one, ``cr-report --show-diff`` all.
 
-    python tests/mutation/run.py [--jobs N] [--fresh | --retest] [--report] [SESSION ...]
+    python tests/mutation/run.py [--jobs N] [--fresh | --retest] [--sample N] [--report]
+                                 [SESSION ...]
 """
 
 from __future__ import annotations
@@ -132,7 +133,29 @@ def run(cmd: list, cwd: Path, log: Path) -> None:
                          f"{cwd} (log: {log}):\n" + "\n".join(tail))
 
 
-def prepare(session: str, fresh: bool) -> None:
+NOT_SAMPLED = "not in the random sample"
+
+
+def sample(db: Path, session: str, n: int) -> int:
+    """Keep a seeded random ``n`` of the pending mutants; mark the others skipped as not
+    sampled.  Returns how many were marked."""
+    import random
+
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    with use_db(db, WorkDB.Mode.open) as work_db:
+        pending = sorted(item.job_id for item in work_db.pending_work_items)
+        if len(pending) <= n:
+            return 0
+        keep = set(random.Random(f"mutate-{session}").sample(pending, n))
+        out = [j for j in pending if j not in keep]
+        work_db.set_multiple_results(out, WorkResult(
+            output=f"{NOT_SAMPLED} of {n}", worker_outcome=WorkerOutcome.SKIPPED))
+    return len(out)
+
+
+def prepare(session: str, fresh: bool, n_sample: int | None = None) -> None:
     """A session ready to go on: its tree copy, the mutants, the filters and a passing
     baseline (kept across runs unless ``fresh``)."""
     d = WORK / session
@@ -157,6 +180,8 @@ def prepare(session: str, fresh: bool) -> None:
     n = skip_annotations(new, tree)
     with log.open("a") as out:
         out.write(f"skipped {n} mutants in type annotations\n")
+        if n_sample is not None:
+            out.write(f"kept a random {n_sample}: {sample(new, session, n_sample)} not sampled\n")
     new.rename(db)
 
 
@@ -180,8 +205,9 @@ def retest(session: str) -> None:
         con.execute("DELETE FROM work_results WHERE test_outcome = 'survived'")
 
 
-def execute(session: str, fresh: bool, again: bool = False) -> str:
-    prepare(session, fresh)
+def execute(session: str, fresh: bool, again: bool = False,
+            n_sample: int | None = None) -> str:
+    prepare(session, fresh, n_sample)
     if again:
         retest(session)
     d = WORK / session
@@ -205,7 +231,8 @@ def report(sessions: list[str]) -> None:
         with use_db(db, WorkDB.Mode.open) as work_db:
             for item, result in work_db.completed_work_items:
                 if result.worker_outcome == WorkerOutcome.SKIPPED:
-                    counts["skipped"] += 1
+                    counts["not sampled" if (result.output or "").startswith(NOT_SAMPLED)
+                           else "skipped"] += 1
                 elif result.test_outcome is not None:
                     counts[result.test_outcome.value] += 1
                     if result.test_outcome == TestOutcome.SURVIVED:
@@ -227,10 +254,25 @@ def report(sessions: list[str]) -> None:
 def _score_line(name: str, c: Counter) -> str:
     judged = c["killed"] + c["survived"]
     score = f"{100 * c['killed'] / judged:.1f} %" if judged else "-"
+    if judged and c["not sampled"]:
+        lo, hi = wilson(c["killed"], judged)
+        score += f" [{100 * lo:.0f}, {100 * hi:.0f}] (a sample)"
     extra = ", ".join(f"{k} {c[k]}" for k in ("incompetent", "exception", "abnormal",
-                                               "no-test", "skipped", "pending") if c[k])
+                                               "no-test", "skipped", "not sampled",
+                                               "pending") if c[k])
     return (f"{name}: mutation score {score} ({c['killed']} killed / {judged}, "
             f"{c['survived']} survived{', ' + extra if extra else ''})")
+
+
+def wilson(k: int, n: int) -> tuple[float, float]:
+    """95 % Wilson interval of k successes in n (as grasp_bench.results.stats has it; not
+    imported from there, as this script mutates that package)."""
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(0.975)
+    p, d = k / n, 1 + z * z / n
+    centre, half = p + z * z / (2 * n), z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5
+    return max(0.0, (centre - half) / d), min(1.0, (centre + half) / d)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -243,6 +285,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="start again from the working tree (after changing the code)")
     parser.add_argument("--retest", action="store_true",
                         help="judge the survivors again with the current tests (code unchanged)")
+    parser.add_argument("--sample", type=int, metavar="N",
+                        help="judge a seeded random N of each new session's mutants")
     parser.add_argument("--report", action="store_true", help="only print the results so far")
     args = parser.parse_args(argv)
     sessions = args.sessions or list(SESSIONS)
@@ -250,12 +294,15 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown session {', '.join(unknown)}; "
                      f"expected some of {', '.join(SESSIONS)}")
+    if args.sample is not None and args.sample < 1:
+        parser.error("--sample takes a count >= 1")
     if args.fresh and args.retest:
         parser.error("--fresh already judges every mutant with the current tests")
     if not args.report:
         WORK.mkdir(exist_ok=True)
         with ThreadPoolExecutor(max(1, args.jobs)) as pool:
-            for done in pool.map(lambda s: execute(s, args.fresh, args.retest), sessions):
+            for done in pool.map(lambda s: execute(s, args.fresh, args.retest, args.sample),
+                                 sessions):
                 print(f"{done}: done", flush=True)
     report(sessions)
 
