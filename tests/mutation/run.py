@@ -202,7 +202,7 @@ def retest(session: str) -> None:
             (tree / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / f, tree / f)
     with sqlite3.connect(db) as con:
-        con.execute("DELETE FROM work_results WHERE test_outcome = 'survived'")
+        con.execute("DELETE FROM work_results WHERE lower(test_outcome) = 'survived'")
 
 
 def execute(session: str, fresh: bool, again: bool = False,

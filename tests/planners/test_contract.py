@@ -61,10 +61,22 @@ def test_bad_warm_start_and_weights_are_refused(name, model):
 def test_planners_declare_a_snapshot_period():
     from grasp_bench.planners import make_planner
 
-    for name in PLANNERS:
-        assert make_planner(name).snapshot_period >= 1
+    periods = {name: make_planner(name).snapshot_period for name in PLANNERS}
+    # every iteration may be a snapshot, but GRASP's fall right after its syncs
+    assert periods == {**dict.fromkeys(PLANNERS, 1), "grasp": 12, "grasp-author": 50,
+                       "grasp-nosg": 12, "grasp-nonoise": 12, "grasp-nogoal": 12}
     assert make_planner("grasp", {"sync_every": 25}).snapshot_period == 25
     assert make_planner("grasp", {"sync_every": 0}).snapshot_period == 1
+
+
+@pytest.mark.parametrize("name", PLANNERS)
+def test_without_snapshot_every_only_the_returned_plan_is_a_snapshot(name, model):
+    z0, g, _ = make_problems(model, B=2)
+    result = run(name, FAST[name], model, z0, g)
+    assert len(result.snapshots) == 1
+    iteration, _, actions = result.snapshots[0]
+    assert iteration == result.iterations
+    torch.testing.assert_close(actions, result.actions.cpu(), rtol=0, atol=0)
 
 
 def test_linear_model_fixture_is_the_toy_system():
