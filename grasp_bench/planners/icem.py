@@ -110,11 +110,11 @@ def colored_noise(
         return torch.randn(shape, generator=generator, device=device, dtype=dtype)
     f = torch.fft.rfftfreq(n, device=device, dtype=torch.float64).clamp_min(1.0 / n)
     scale = f.pow(-beta / 2.0)  # (n // 2 + 1,)
-    gshape = (*shape[:-1], f.shape[0])
+    gshape = (*shape[:-1], len(f))
     re = torch.randn(gshape, generator=generator, device=device, dtype=torch.float64) * scale
     im = torch.randn(gshape, generator=generator, device=device, dtype=torch.float64) * scale
     # Real coefficients at f = 0 (and f = 1/2 for even n), sqrt(2) keeps their power.
-    real_only = [0, f.shape[0] - 1] if n % 2 == 0 else [0]
+    real_only = [0, len(f) - 1] if n % 2 == 0 else [0]
     im[..., real_only] = 0.0
     re[..., real_only] *= math.sqrt(2.0)
     # Var(y_k) = (sum_f c_f scale_f^2) / n^2 with c = 2 for the real-only coefficients
@@ -171,11 +171,11 @@ class ICEM:
             eps = colored_noise((B, n_i, A, T), cfg.noise_beta, generator=generator,
                                 device=dev, dtype=dt).transpose(-1, -2)  # (B, n_i, T, A)
             parts = [torch.addcmul(mu[:, None], std[:, None], eps).clamp_(low, high)]
-            if kept is not None and n_keep > 0:
+            if kept is not None:  # the elites kept from the last iteration (maybe none)
                 parts.append(kept)
             if cfg.add_mean_last and i == cfg.iterations - 1:
                 parts.append(mu[:, None])
-            X = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+            X = torch.cat(parts, dim=1)  # (B, N, T, A)
             costs = evaluate_candidates(model, z0, z_goal, X, goal_weights)  # (B, N)
             order = costs.topk(min(K, X.shape[1]), dim=1, largest=False).indices  # (B, K)
             elites = X.gather(1, order[:, :, None, None].expand(-1, -1, T, A))

@@ -114,7 +114,8 @@ class MPPI:
             costs = evaluate_candidates(model, z0, z_goal, V, goal_weights)  # (B, S)
             if cfg.control_cost:
                 costs = costs + (lam / sigma**2) * (U[:, None] * eps).sum((2, 3))
-            w = torch.softmax(-(costs - costs.amin(1, keepdim=True)) / lam, dim=1)  # (B, S)
+            # exp(-(cost - min) / lambda), normalized; the shift keeps the exponents exact
+            w = torch.softmax((costs.amin(1, keepdim=True) - costs) / lam, dim=1)  # (B, S)
             U = (U + torch.einsum("bs,bsta->bta", w, eps)).clamp_(low, high)
             if rec.due(it):
                 rec.record(it, U)

@@ -4,13 +4,19 @@ Cosmic Ray plants one small change at a time (a number, an operator, a condition
 code under test and runs the tests that cover it; a change no test notices is a surviving
 mutant.  Sessions, each configured by the TOML file of its name beside this script:
 
-    grasp     planners/grasp.py, grasp_presets.py   test_grasp.py, test_contract.py
-    gd        planners/gd.py, adam.py               test_gd.py, test_grasp.py, test_contract.py
-    sampling  planners/cem.py, mppi.py, icem.py     their tests, test_contract.py
-    latco     planners/latco.py                     test_latco.py, test_contract.py
+    grasp     planners/grasp.py, grasp_presets.py   test_grasp.py
+    gd        planners/gd.py, adam.py               test_gd.py, test_grasp.py
+    cem       planners/cem.py                       test_cem.py
+    mppi      planners/mppi.py                      test_mppi.py
+    icem      planners/icem.py                      test_icem.py
+    latco     planners/latco.py                     test_latco.py
     planners  the rest of grasp_bench/planners/     tests/planners
     results   grasp_bench/results/    tests/results
     judging   grasp_bench/judging.py  tests/test_fidelity.py, test_problems.py, bench/test_bench.py
+
+A planner's session also runs test_defaults.py (the defaults snapshot, first: it kills a
+changed default in a second), test_base.py and test_contract.py (what every planner
+meets).
 
 Cosmic Ray edits the files it mutates, so each session works in its own copy of the
 working tree (``mutants/<session>/tree``, the files git tracks or would track): the working
@@ -50,7 +56,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 WORK = ROOT / "mutants"
-SESSIONS = ("grasp", "gd", "sampling", "latco", "planners", "results", "judging")
+SESSIONS = ("grasp", "gd", "cem", "mppi", "icem", "latco", "planners", "results", "judging")
 BIN = Path(sys.executable).parent
 #: the tests find the project's Python first; one thread each, as sessions run in parallel
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -191,7 +197,7 @@ def retest(session: str) -> None:
     d = WORK / session
     db, tree, pristine = d / "session.sqlite", d / "tree", d / "pristine"
     if not db.exists():
-        raise SystemExit(f"{session}: no session to retest; run it first")
+        return  # a new session: prepare() judges it with the current tests anyway
     changed = [str(f.relative_to(pristine)) for f in pristine.rglob("*.py")
                if f.read_bytes() != (ROOT / f.relative_to(pristine)).read_bytes()]
     if changed:

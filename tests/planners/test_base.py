@@ -186,6 +186,28 @@ def test_make_planner_rejects_bad_values(name, overrides, fragment):
         make_planner(name, overrides)
 
 
+#: (planner, field, the edge value a config accepts, the nearest value it refuses)
+EDGES = [
+    ("cem", "iterations", 1, 0), ("cem", "var_scale", 0.0, -1e-9),
+    ("gd", "lr", 1e-9, 0.0), ("gd", "action_noise", 0.0, -1e-9),
+    ("latco", "multiplier_every", 1, 0), ("latco", "goal_weight", 0.0, -1e-9),
+    ("latco", "init_std", 0.0, -1e-9),
+    ("grasp", "noise", 0.0, -1e-9), ("grasp", "sync_every", 0, -1),
+    ("grasp", "cem_sync_samples", 8, 7),  # as many candidates as the 8 elites
+    ("mppi", "temperature", 1e-9, 0.0), ("mppi", "noise_sigma", 1e-9, 0.0),
+    ("icem", "elite_ratio", 1.0, 1.0001), ("icem", "keep_elite_frac", 1.0, 1.0001),
+    ("icem", "keep_elite_frac", 0.0, -1e-9), ("icem", "alpha", 0.999, 1.0),
+    ("icem", "decay", 1.0, 0.999), ("icem", "noise_beta", 0.0, -1e-9),
+]
+
+
+@pytest.mark.parametrize(("name", "field", "edge", "past"), EDGES)
+def test_a_config_accepts_its_edge_values_and_refuses_the_next(name, field, edge, past):
+    assert getattr(make_planner(name, {field: edge}).config, field) == edge
+    with pytest.raises(ValueError, match=field):
+        make_planner(name, {field: past})
+
+
 # ---------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------

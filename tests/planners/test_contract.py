@@ -79,6 +79,21 @@ def test_without_snapshot_every_only_the_returned_plan_is_a_snapshot(name, model
     torch.testing.assert_close(actions, result.actions.cpu(), rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("name", PLANNERS)
+def test_plan_takes_the_problem_by_position_and_every_option_by_keyword(name):
+    """The Planner protocol's signature: ``plan(model, z0, z_goal, horizon, *, ...)``."""
+    import inspect
+
+    from grasp_bench.planners import make_planner
+
+    params = list(inspect.signature(make_planner(name).plan).parameters.values())
+    assert [p.name for p in params[:4]] == ["model", "z0", "z_goal", "horizon"]
+    assert {p.kind for p in params[:4]} == {inspect.Parameter.POSITIONAL_OR_KEYWORD}
+    assert {p.kind for p in params[4:]} == {inspect.Parameter.KEYWORD_ONLY}
+    assert {p.name for p in params[4:]} >= {"generator", "goal_weights", "init",
+                                             "snapshot_every", "on_snapshot"}
+
+
 def test_linear_model_fixture_is_the_toy_system():
     assert LinearModel().latent_dim == 4
 

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from grasp_bench.planners import make_planner
+from grasp_bench.planners import make_planner, terminal_cost
 from grasp_bench.planners.icem import colored_noise
 from tests.planners.conftest import (
     WEIGHTS,
@@ -158,3 +158,17 @@ def test_icem_noise_elites_and_momentum_match_a_hand_computation(add_mean_last):
     assert any(improved[-1])  # the returned plan depends on the last iteration's draws
     torch.testing.assert_close(result.actions, best, rtol=0, atol=1e-12)
     torch.testing.assert_close(result.cost, best_cost, rtol=0, atol=1e-12)
+
+
+def test_the_plan_returned_is_the_best_ever_seen_without_kept_elites(model):
+    """With no elites kept and a small, noisy population, an iteration's best candidate
+    is often worse than an earlier one: the plan (and every snapshot) is the best so far,
+    so the snapshots' costs never rise."""
+    z0, g, _ = make_problems(model, B=4)
+    cfg = {"iterations": 12, "population": 6, "elite_ratio": 0.34, "decay": 1.0,
+           "keep_elite_frac": 0.0, "add_mean_last": False, "init_std": 1.5, "alpha": 0.5}
+    result = run("icem", cfg, model, z0, g, snapshot_every=1)
+    costs = torch.stack([terminal_cost(model, z0, snap, g)
+                         for _, _, snap in result.snapshots])  # (iterations, B)
+    assert (costs[1:] <= costs[:-1]).all()
+    torch.testing.assert_close(result.cost, costs[-1])
