@@ -51,9 +51,11 @@ lint: install
 # working tree under mutants/ (never in the tree itself), runs the tests that cover that
 # code, then prints the mutation score and every surviving mutant (tests/mutation/run.py;
 # a session's config is tests/mutation/<session>.toml).  A second run goes on where the
-# first stopped; MUTATE_ARGS=--fresh starts again (after changing code or tests),
-# MUTATE_ARGS="grasp gd" runs those sessions (grasp, gd, sampling, latco, planners, results,
-# judging), MUTATE_ARGS=--report only prints.
+# first stopped; MUTATE_ARGS=--fresh starts again (after changing the code under test),
+# MUTATE_ARGS=--retest judges the survivors again with new tests, MUTATE_ARGS="grasp gd"
+# runs those sessions (grasp, gd, cem, mppi, icem, latco, planners, results, judging),
+# MUTATE_ARGS="--sample 300 results" a random 300 of a new session's mutants,
+# MUTATE_ARGS=--report only prints.
 MUTATE_ARGS ?=
 mutate: install
 	$(BIN)/python tests/mutation/run.py $(MUTATE_ARGS)
