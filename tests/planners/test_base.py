@@ -256,24 +256,50 @@ def test_flat_adam_equals_torch_adam_with_two_param_groups(fused):
 @pytest.mark.parametrize("fused", [False, True])
 def test_flat_adam_with_one_rate_and_its_own_betas_and_eps_equals_torch_adam(fused):
     """One learning rate for the whole buffer (the float path), betas and eps all off their
-    defaults and distinct, over enough steps for the bias corrections to matter."""
+    defaults and distinct (betas below 1/2, where 1 - b and 1 % b differ), over enough
+    steps for the bias corrections to matter; the buffer may require grad, as
+    torch.optim's parameters do."""
     g = gen(1)
     flat = torch.randn(9, generator=g)
     if fused and not FlatAdam(flat.clone(), 0.1).fused:
         pytest.skip("no fused Adam kernel on this build")
     q = flat.clone().requires_grad_()
-    mine = FlatAdam(flat, 0.03, betas=(0.7, 0.95), eps=0.2, fused=fused)
-    ref = torch.optim.Adam([q], lr=0.03, betas=(0.7, 0.95), eps=0.2)
+    flat.requires_grad_(True)
+    mine = FlatAdam(flat, 0.03, betas=(0.4, 0.3), eps=0.2, fused=fused)
+    ref = torch.optim.Adam([q], lr=0.03, betas=(0.4, 0.3), eps=0.2)
     for _ in range(6):
         grads = torch.randn(9, generator=g)
         mine.step(grads)
         q.grad = grads.clone()
         ref.step()
-        torch.testing.assert_close(flat, q.detach())
+        torch.testing.assert_close(flat.detach(), q.detach())
     with pytest.raises(ValueError, match="cover"):
         FlatAdam(torch.zeros(5), [(3, 0.1), (3, 0.1)])
     with pytest.raises(ValueError, match="cover"):
         FlatAdam(torch.zeros(5), [(3, 0.1), (1, 0.1)])
+
+
+def test_flat_adam_uses_the_fused_kernel_on_the_cpu_and_falls_back_when_it_fails(
+        monkeypatch):
+    """torch >= 2.4 has a fused CPU Adam, and FlatAdam finds it (the speed the timing
+    tables rest on); a build whose kernel raises gets the plain path, which still steps."""
+    from grasp_bench.planners import adam
+
+    monkeypatch.setattr(adam, "_FUSED_OK", {})
+    for dtype in (torch.float32, torch.float64):
+        assert FlatAdam(torch.zeros(3, dtype=dtype), 0.1).fused
+    assert set(adam._FUSED_OK) == {("cpu", torch.float32), ("cpu", torch.float64)}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no kernel")
+
+    monkeypatch.setattr(adam, "_FUSED_OK", {})
+    monkeypatch.setattr(torch, "_fused_adam_", broken)
+    flat = torch.zeros(3)
+    opt = FlatAdam(flat, 0.1)
+    assert not opt.fused and adam._FUSED_OK == {("cpu", torch.float32): False}
+    opt.step(torch.tensor([1.0, -2.0, 0.0]))
+    torch.testing.assert_close(flat, torch.tensor([-0.1, 0.1, 0.0]))
 
 
 def test_stopwatch_excludes_paused_time():
