@@ -128,6 +128,35 @@ def test_iterations_match_autograd_loss_and_torch_adam(model, weights, stop_grad
     torch.testing.assert_close(result.info["states"], states.detach(), rtol=0, atol=1e-5)
 
 
+def test_relaxed_loss_stops_the_gradient_at_the_state_input_by_default(model):
+    """The paper's sg is relaxed_loss's default: the states' gradient is the one with
+    stop_gradient=True, not the ablation's."""
+    z0, g, _ = make_problems(model, B=2)
+    actions = 0.3 * torch.ones(2, T, 4)
+
+    def state_grad(**kw):
+        states = line_init(z0, g, T).requires_grad_(True)
+        traj = torch.cat([z0[:, None], states, g[:, None]], dim=1)
+        (grad,) = torch.autograd.grad(relaxed_loss(model, traj, actions, g, 0.7, **kw), [states])
+        return grad
+
+    torch.testing.assert_close(state_grad(), state_grad(stop_gradient=True), rtol=0, atol=0)
+    assert not torch.allclose(state_grad(), state_grad(stop_gradient=False))
+
+
+def test_the_states_at_each_snapshot_are_those_of_that_iteration(model):
+    """states_at_snapshots[:, k] is a copy taken at the k-th snapshot: a run stopped at
+    that iteration (same seed, noise on) ends with the same states."""
+    z0, g, _ = make_problems(model, B=2)
+    cfg = {"sync_every": 0, "noise": 0.05}
+    full = run("grasp", {**cfg, "iterations": 6}, model, z0, g, snapshot_every=2)
+    trail = full.info["states_at_snapshots"]  # (B, 3, T-1, D): after iterations 2, 4, 6
+    assert trail.shape == (2, 3, T - 1, 4)
+    for k, it in enumerate((2, 4, 6)):
+        short = run("grasp", {**cfg, "iterations": it}, model, z0, g)
+        torch.testing.assert_close(trail[:, k], short.info["states"], rtol=0, atol=0)
+
+
 def test_grasp_batched_equals_one_by_one_without_noise(model):
     """noise = 0, init_noise = 0, sync_mode = gd: deterministic, so batching changes no
     problem's plan.  (With noise, the draws are one tensor for the batch: a problem's
