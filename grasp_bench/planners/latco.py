@@ -112,8 +112,8 @@ def bound_violation(actions: torch.Tensor, low: torch.Tensor | float = ACTION_LO
     """LatCo's action residual ``relu((a - c)^2 - h^2)`` for the box ``[c - h, c + h]`` =
     ``[low, high]``; zero inside the box, ``a^2 - 1`` outside [-1, 1]."""
     c = 0.5 * (high + low)
-    h = 0.5 * (high - low)
-    return ((actions - c).square() - h * h).clamp_min(0.0)
+    h2 = 0.25 * (high - low) ** 2  # h^2
+    return ((actions - c).square() - h2).clamp_min(0.0)
 
 
 class LatCo:
@@ -158,9 +158,8 @@ class LatCo:
         else:
             x[:n_s].view(B, T, D).copy_(
                 torch.cat([line_init(z0, z_goal, T), z_goal[:, None]], dim=1))
-            if cfg.init_std > 0:
-                noise = torch.randn(n_s, generator=generator, device=dev, dtype=dt)
-                x[:n_s].add_(noise, alpha=cfg.init_std)
+            noise = torch.randn(n_s, generator=generator, device=dev, dtype=dt)
+            x[:n_s].add_(noise, alpha=cfg.init_std)
             x[n_s:].zero_()
         # Leaves that require grad and share x's storage (Adam updates x in place).
         states = x[:n_s].view(B, T, D).detach().requires_grad_(True)  # z_1..z_T
