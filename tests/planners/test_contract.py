@@ -67,6 +67,8 @@ def test_planners_declare_a_snapshot_period():
                        "grasp-nosg": 12, "grasp-nonoise": 12, "grasp-nogoal": 12}
     assert make_planner("grasp", {"sync_every": 25}).snapshot_period == 25
     assert make_planner("grasp", {"sync_every": 0}).snapshot_period == 1
+    assert make_planner("grasp", {"sync_every": 7, "sync_steps": 1}).snapshot_period == 7
+    assert make_planner("grasp", {"sync_every": 1}).snapshot_period == 1
 
 
 @pytest.mark.parametrize("name", PLANNERS)

@@ -204,8 +204,9 @@ def hand_grasp(model, z0, g, cfg: dict, iterations: int, draws: torch.Generator,
     WEIGHTS): returns the actions and the virtual states s_1..s_{T-1}."""
     B, D, A, M = z0.shape[0], model.latent_dim, model.action_dim, model.M
     f64 = torch.float64
-    s = line_init(z0, g, T) + cfg["init_noise"] * torch.randn((B, T - 1, D), generator=draws,
-                                                              dtype=f64)
+    s = line_init(z0, g, T)
+    if cfg["init_noise"] > 0:  # a zero std draws nothing (the generator feeds the syncs)
+        s = s + cfg["init_noise"] * torch.randn((B, T - 1, D), generator=draws, dtype=f64)
     a = torch.zeros(B, T, A, dtype=f64)
     ms = vs = torch.zeros_like(s)
     ma = va = torch.zeros_like(a)
@@ -223,7 +224,8 @@ def hand_grasp(model, z0, g, cfg: dict, iterations: int, draws: torch.Generator,
         k += 1
         s, ms, vs = hand_adam(s, gs, ms, vs, k, cfg["lr_states"])
         a, ma, va = hand_adam(a, ga, ma, va, k, cfg["lr_actions"])
-        s = s + cfg["noise"] * torch.randn((B, T - 1, D), generator=draws, dtype=f64)
+        if cfg["noise"] > 0:
+            s = s + cfg["noise"] * torch.randn((B, T - 1, D), generator=draws, dtype=f64)
         a = box_clamp(model, a)
         if it % cfg["sync_every"] == 0:
             if cfg["sync_mode"] == "gd":
@@ -302,6 +304,19 @@ def test_short_plans_cem_sync_matches_a_hand_computation(horizon):
     result = run("grasp", {**cfg, "iterations": 4}, model, z0, g, horizon=horizon, seed=5,
                  goal_weights=WEIGHTS)
     a, s = hand_grasp(model, z0, g, cfg, 4, gen(5), T=horizon)
+    torch.testing.assert_close(result.actions, a, rtol=0, atol=1e-12)
+    torch.testing.assert_close(result.info["states"], s, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("zero", ["noise", "init_noise"])
+def test_a_zero_noise_draws_nothing_from_the_generator(zero):
+    """A noise of std 0 takes no draws, so the CEM syncs' draws are those of a run without
+    that noise at all (the hand computation draws only what a nonzero std needs)."""
+    model = BoxedLinearModel()
+    z0, g, _ = make_problems(model, B=2)
+    cfg = {**HAND, zero: 0.0, "sync_mode": "cem", "stop_gradient": True}
+    result = run("grasp", {**cfg, "iterations": 4}, model, z0, g, seed=4, goal_weights=WEIGHTS)
+    a, s = hand_grasp(model, z0, g, cfg, 4, gen(4))
     torch.testing.assert_close(result.actions, a, rtol=0, atol=1e-12)
     torch.testing.assert_close(result.info["states"], s, rtol=0, atol=1e-12)
 
