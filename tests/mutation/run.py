@@ -32,6 +32,10 @@ Not run as mutants: changes inside type annotations (never evaluated: the module
 equivalent mutant, with a comment saying why) and the operators a session's config
 excludes.
 
+A survivor that no test can kill, because the mutated code computes the same thing, is
+listed in ``equivalent.toml`` beside this script with why (matched by its file, its line
+and the mutated line); it is printed apart and left out of the score.
+
 Prints the score per session and over all (killed / (killed + survived)), then every
 surviving mutant as ``file:line operator (occurrence): the line``; ``cosmic-ray apply`` in
 the session's tree shows one, ``cr-report --show-diff`` all.
@@ -222,12 +226,32 @@ def execute(session: str, fresh: bool, again: bool = False,
     return session
 
 
+def _diff_lines(diff: str) -> tuple[str, str]:
+    """The line a mutant changed and what it became, whitespace removed (one line each)."""
+    rows = diff.splitlines()
+    before = [r[1:] for r in rows if r.startswith("-") and not r.startswith("---")]
+    after = [r[1:] for r in rows if r.startswith("+") and not r.startswith("+++")]
+    return "".join("".join(before).split()), "".join("".join(after).split())
+
+
+def equivalents() -> dict[tuple[str, str, str], str]:
+    """``(file, line, mutated line) -> why`` from equivalent.toml (whitespace removed)."""
+    import toml
+
+    out = {}
+    for e in toml.load(HERE / "equivalent.toml").get("mutant", []):
+        key = (e["file"], "".join(e["line"].split()), "".join(e["mutant"].split()))
+        out[key] = e["why"]
+    return out
+
+
 def report(sessions: list[str]) -> None:
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome
 
+    known = equivalents()
     total: Counter = Counter()
-    survivors = []
+    survivors, equivalent = [], []
     for s in sessions:
         db = WORK / s / "session.sqlite"
         if not db.exists():
@@ -239,22 +263,34 @@ def report(sessions: list[str]) -> None:
                 if result.worker_outcome == WorkerOutcome.SKIPPED:
                     counts["not sampled" if (result.output or "").startswith(NOT_SAMPLED)
                            else "skipped"] += 1
+                elif result.test_outcome == TestOutcome.SURVIVED:
+                    m = item.mutations[0]
+                    why = known.get((str(m.module_path), *_diff_lines(result.diff or "")))
+                    counts["equivalent" if why else "survived"] += 1
+                    (equivalent if why else survivors).append((s, m, result.diff, why))
                 elif result.test_outcome is not None:
                     counts[result.test_outcome.value] += 1
-                    if result.test_outcome == TestOutcome.SURVIVED:
-                        survivors += [(s, m) for m in item.mutations]
                 else:
                     counts[result.worker_outcome.value] += 1
             counts["pending"] = work_db.num_work_items - work_db.num_results
         total += counts
         print(_score_line(s, counts))
     print(_score_line("all", total))
-    print(f"surviving mutants ({len(survivors)}):")
-    for s, m in sorted(survivors, key=lambda x: (str(x[1].module_path), x[1].start_pos)):
-        row = m.start_pos[0]
-        lines = (WORK / s / "pristine" / m.module_path).read_text().splitlines()
-        print(f"  {m.module_path}:{row} {m.operator_name.removeprefix('core/')} "
-              f"({m.occurrence}): {lines[row - 1].strip()}")
+    for title, rows in (("equivalent mutants (tests/mutation/equivalent.toml)", equivalent),
+                        ("surviving mutants", survivors)):
+        print(f"{title} ({len(rows)}):")
+        for s, m, diff, why in sorted(rows, key=lambda x: (str(x[1].module_path),
+                                                          x[1].start_pos)):
+            row = m.start_pos[0]
+            before, after = (d.strip() for d in _changed(diff))
+            print(f"  {m.module_path}:{row} {m.operator_name.removeprefix('core/')}: "
+                  f"{before}  ->  {after}" + (f"\n      ({why})" if why else ""))
+
+
+def _changed(diff: str | None) -> tuple[str, str]:
+    rows = (diff or "").splitlines()
+    pick = [r[1:] for r in rows if r[:1] in "-+" and not r.startswith(("---", "+++"))]
+    return (pick[0], pick[1]) if len(pick) == 2 else (" ".join(pick), "")
 
 
 def _score_line(name: str, c: Counter) -> str:
@@ -263,9 +299,9 @@ def _score_line(name: str, c: Counter) -> str:
     if judged and c["not sampled"]:
         lo, hi = wilson(c["killed"], judged)
         score += f" [{100 * lo:.0f}, {100 * hi:.0f}] (a sample)"
-    extra = ", ".join(f"{k} {c[k]}" for k in ("incompetent", "exception", "abnormal",
-                                               "no-test", "skipped", "not sampled",
-                                               "pending") if c[k])
+    extra = ", ".join(f"{k} {c[k]}" for k in (
+        "equivalent", "incompetent", "exception", "abnormal", "no-test", "skipped",
+        "not sampled", "pending") if c[k])
     return (f"{name}: mutation score {score} ({c['killed']} killed / {judged}, "
             f"{c['survived']} survived{', ' + extra if extra else ''})")
 

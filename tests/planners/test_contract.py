@@ -96,6 +96,27 @@ def test_plan_takes_the_problem_by_position_and_every_option_by_keyword(name):
                                              "snapshot_every", "on_snapshot"}
 
 
+def _string_choices() -> list[tuple[str, str, str]]:
+    import dataclasses
+
+    return [(name, f.name, choice) for name in PLANNERS
+            for f in dataclasses.fields(REGISTRY[name][0]) if "choices" in f.metadata
+            for choice in f.metadata["choices"]]
+
+
+@pytest.mark.parametrize(("name", "field", "choice"), _string_choices())
+def test_a_choice_read_from_the_command_line_plans_as_the_literal(name, field, choice,
+                                                                  model):
+    """A string option parsed at run time is a new object, not the interned literal the
+    planner compares it with: the plan must be the same (``==``, never ``is``)."""
+    fresh = "".join(list(choice))
+    assert fresh == choice and fresh is not choice
+    z0, g, _ = make_problems(model, B=2)
+    literal = run(name, {**FAST[name], field: choice}, model, z0, g, seed=2)
+    parsed = run(name, {**FAST[name], field: fresh}, model, z0, g, seed=2)
+    torch.testing.assert_close(parsed.actions, literal.actions, rtol=0, atol=0)
+
+
 def test_linear_model_fixture_is_the_toy_system():
     assert LinearModel().latent_dim == 4
 
