@@ -36,9 +36,8 @@ A survivor that no test can kill, because the mutated code computes the same thi
 listed in ``equivalent.toml`` beside this script with why (matched by its file, its line
 and the mutated line); it is printed apart and left out of the score.
 
-Prints the score per session and over all (killed / (killed + survived)), then every
-surviving mutant as ``file:line operator (occurrence): the line``; ``cosmic-ray apply`` in
-the session's tree shows one, ``cr-report --show-diff`` all.
+Prints the score per session and over all (killed / (killed + survived)), then the
+equivalent and the surviving mutants as ``file:line operator: the line  ->  the mutant``.
 
     python tests/mutation/run.py [--jobs N] [--fresh | --retest] [--sample N] [--report]
                                  [SESSION ...]
@@ -279,7 +278,7 @@ def report(sessions: list[str]) -> None:
     for title, rows in (("equivalent mutants (tests/mutation/equivalent.toml)", equivalent),
                         ("surviving mutants", survivors)):
         print(f"{title} ({len(rows)}):")
-        for s, m, diff, why in sorted(rows, key=lambda x: (str(x[1].module_path),
+        for _, m, diff, why in sorted(rows, key=lambda x: (str(x[1].module_path),
                                                           x[1].start_pos)):
             row = m.start_pos[0]
             before, after = (d.strip() for d in _changed(diff))
