@@ -321,6 +321,32 @@ def test_a_zero_noise_draws_nothing_from_the_generator(zero):
     torch.testing.assert_close(result.info["states"], s, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("sync_steps", [1, 2])
+@pytest.mark.parametrize("sync_mode", ["gd", "cem"])
+def test_short_syncs_after_every_iteration_match_a_hand_computation(sync_mode, sync_steps):
+    """The smallest syncs: after every iteration, of one or two steps, with two CEM elites
+    (the sample variance of two, divided by 1, sizes the second step)."""
+    model = BoxedLinearModel()
+    z0, g, _ = make_problems(model, B=2)
+    cfg = {**HAND, "sync_mode": sync_mode, "stop_gradient": True, "sync_every": 1,
+           "sync_steps": sync_steps, "cem_sync_topk": 2}
+    result = run("grasp", {**cfg, "iterations": 3}, model, z0, g, seed=8, goal_weights=WEIGHTS)
+    a, s = hand_grasp(model, z0, g, cfg, 3, gen(8))
+    torch.testing.assert_close(result.actions, a, rtol=0, atol=1e-12)
+    torch.testing.assert_close(result.info["states"], s, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("sync_mode", ["gd", "cem"])
+def test_syncs_of_zero_steps_are_no_syncs(sync_mode, model):
+    """sync_steps = 0 plans as sync_every = 0: no sync, and no fresh Adam either."""
+    z0, g, _ = make_problems(model, B=2)
+    base = {"iterations": 9, "sync_mode": sync_mode}
+    none = run("grasp", {**base, "sync_every": 0}, model, z0, g)
+    zero = run("grasp", {**base, "sync_every": 3, "sync_steps": 0}, model, z0, g)
+    torch.testing.assert_close(zero.actions, none.actions, rtol=0, atol=0)
+    torch.testing.assert_close(zero.info["states"], none.info["states"], rtol=0, atol=0)
+
+
 def test_cited_defaults_and_presets_are_their_sources():
     """The defaults that cite a source keep its value (grasp_solver.py and the author's
     Push-T config); the configs are frozen; each ablation sets exactly its one field."""
