@@ -189,6 +189,7 @@ def test_make_planner_rejects_bad_values(name, overrides, fragment):
 #: (planner, field, the edge value a config accepts, the nearest value it refuses)
 EDGES = [
     ("cem", "iterations", 1, 0), ("cem", "var_scale", 0.0, -1e-9),
+    ("cem", "topk", 300, 301),  # as many elites as the 300 samples
     ("gd", "lr", 1e-9, 0.0), ("gd", "action_noise", 0.0, -1e-9),
     ("latco", "multiplier_every", 1, 0), ("latco", "goal_weight", 0.0, -1e-9),
     ("latco", "init_std", 0.0, -1e-9),

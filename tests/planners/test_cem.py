@@ -48,22 +48,30 @@ def test_select_elites_picks_lowest_costs_per_problem():
     assert elites[0, :, 0, 0].tolist() == [3.0, 1.0] and elites[1, :, 0, 0].tolist() == [9.0, 5.0]
 
 
-def test_cem_with_one_elite_keeps_a_finite_plan(model):
+@pytest.mark.parametrize("keep_mean_sample", [True, False])
+def test_cem_with_one_elite_keeps_its_first_plan(model, keep_mean_sample):
+    """One elite has no spread: sigma is 0 after the first refit (not NaN), so every later
+    candidate is the mean and the plan stays the first iteration's elite."""
     z0, g, _ = make_problems(model, B=2)
-    result = run("cem", {"iterations": 3, "samples": 10, "topk": 1}, model, z0, g)
+    cfg = {"iterations": 3, "samples": 10, "topk": 1, "keep_mean_sample": keep_mean_sample}
+    result = run("cem", cfg, model, z0, g, snapshot_every=1)
     assert torch.isfinite(result.actions).all()
+    first = result.snapshots[0][2]
+    assert not torch.equal(first, torch.zeros_like(first))
+    torch.testing.assert_close(result.actions, first, rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("K", [2, 3])
 @pytest.mark.parametrize("warm", [False, True])
 @pytest.mark.parametrize("keep_mean_sample", [True, False])
-def test_cem_refit_of_mean_and_std_matches_a_hand_computation(keep_mean_sample, warm):
+def test_cem_refit_of_mean_and_std_matches_a_hand_computation(keep_mean_sample, warm, K):
     """Two CEM iterations with non-default, distinct samples / topk / var_scale, on a model
     with its own action box and a goal metric: sample N(mu, sigma^2) (the mean as the first
     candidate when keep_mean_sample), clamp to the box, keep the topk lowest costs, refit
     mu = their mean and sigma = their unbiased std; the second iteration samples with the
     refit sigma, so both refits are pinned."""
     model = BoxedLinearModel()
-    B, S, K, var_scale = 2, 9, 3, 0.7
+    B, S, var_scale = 2, 9, 0.7
     z0, g, ref = make_problems(model, B=B)
     init = 1.5 * ref if warm else None  # partly outside the box: clamped
     cfg = {"iterations": 2, "samples": S, "topk": K, "var_scale": var_scale,

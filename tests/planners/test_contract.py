@@ -117,6 +117,27 @@ def test_a_choice_read_from_the_command_line_plans_as_the_literal(name, field, c
     torch.testing.assert_close(parsed.actions, literal.actions, rtol=0, atol=0)
 
 
+class TrainableModel(LinearModel):
+    """The toy model with its matrix a parameter that requires grad, as a model fresh from
+    training has it (the harness freezes shipped models; a user's may not be)."""
+
+    def __init__(self):
+        super().__init__()
+        self.M = torch.nn.Parameter(self.M.clone())
+
+
+@pytest.mark.parametrize("name", PLANNERS)
+def test_a_plan_carries_no_autograd_graph_on_a_model_that_requires_grad(name):
+    """Sampling planners run without autograd, gradient planners detach what they
+    return: a plan, its cost and its snapshots hold no graph (nor the memory of one)."""
+    model = TrainableModel()
+    z0, g, _ = make_problems(model, B=2)
+    result = run(name, FAST[name], model, z0, g, snapshot_every=2)
+    assert not result.actions.requires_grad and not result.cost.requires_grad
+    assert not any(snap.requires_grad for _, _, snap in result.snapshots)
+    assert model.M.grad is None  # nor a gradient left on the model
+
+
 def test_linear_model_fixture_is_the_toy_system():
     assert LinearModel().latent_dim == 4
 
