@@ -92,6 +92,9 @@ def test_env_action_layout_and_snapshot_spacing():
     env = to_env_actions(plan, frameskip=5)
     assert env.shape == (2, 15, 2)
     np.testing.assert_array_equal(env[0, 5], [10, 11])  # model step 1, first env action
+    long = to_env_actions(torch.arange(2 * 7 * 4.0).reshape(2, 7, 4), frameskip=2)
+    assert long.shape == (2, 14, 2)  # more model steps than the frameskip
+    np.testing.assert_array_equal(long[1, 13], [54, 55])
     assert snapshot_every(750, 16) == 47 and snapshot_every(30, 16) == 2
     assert snapshot_every(5, 16) == 1
 

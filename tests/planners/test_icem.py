@@ -111,8 +111,10 @@ def test_colored_noise_matches_the_written_out_inverse_dft(beta, n):
                                rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize(("ratio", "K", "n_keep"), [(0.15, 3, 2), (0.1, 2, 1)])
 @pytest.mark.parametrize("add_mean_last", [True, False])
-def test_icem_noise_elites_and_momentum_match_a_hand_computation(add_mean_last):
+def test_icem_noise_elites_and_momentum_match_a_hand_computation(add_mean_last, ratio, K,
+                                                                 n_keep):
     """Three iCEM iterations with non-default, distinct knobs, on a model with its own
     action box and a goal metric: population decay N_i = max(round(P decay^-i), 2K),
     colored noise (beta) along time, clamping, the kept elites of the previous iteration
@@ -120,8 +122,8 @@ def test_icem_noise_elites_and_momentum_match_a_hand_computation(add_mean_last):
     population, top-K elites (K = ceil(elite_ratio P)), momentum alpha on mean and std,
     the best sample seen returned."""
     model = BoxedLinearModel()
-    B, P, ratio, decay, beta, keep, alpha, init_std = 2, 20, 0.15, 2.2, 1.5, 0.5, 0.2, 0.6
-    K, n_keep, iterations = 3, 2, 3  # ceil(0.15 * 20), ceil(0.5 * 3)
+    B, P, decay, beta, keep, alpha, init_std = 2, 20, 2.2, 1.5, 0.5, 0.2, 0.6
+    iterations = 3  # K = ceil(ratio * 20) elites, n_keep = ceil(0.5 * K) kept
     z0, g, _ = make_problems(model, B=B)
     cfg = {"iterations": iterations, "population": P, "elite_ratio": ratio, "decay": decay,
            "noise_beta": beta, "keep_elite_frac": keep, "alpha": alpha,
@@ -153,7 +155,7 @@ def test_icem_noise_elites_and_momentum_match_a_hand_computation(add_mean_last):
         better = top < best_cost
         best[better], best_cost[better] = elites[better, 0], top[better]
         improved.append(better.tolist())
-    # 20 / 2.2 = 9.1; 20 / 2.2^2 = 4.1, below the floor 2K = 6
+    # 20 / 2.2 = 9.1; 20 / 2.2^2 = 4.1, at or below the floor 2K
     assert sizes == [20, 9 + n_keep, 2 * K + n_keep + (1 if add_mean_last else 0)]
     assert any(improved[-1])  # the returned plan depends on the last iteration's draws
     torch.testing.assert_close(result.actions, best, rtol=0, atol=1e-12)
@@ -172,3 +174,23 @@ def test_the_plan_returned_is_the_best_ever_seen_without_kept_elites(model):
                          for _, _, snap in result.snapshots])  # (iterations, B)
     assert (costs[1:] <= costs[:-1]).all()
     torch.testing.assert_close(result.cost, costs[-1])
+
+
+def test_elites_are_the_ratio_of_the_population_rounded_up():
+    from grasp_bench.planners.icem import ICEMConfig
+
+    assert ICEMConfig(population=10, elite_ratio=0.1).elites == 1
+    assert ICEMConfig(population=20, elite_ratio=0.15).elites == 3
+    assert ICEMConfig(population=7, elite_ratio=1.0).elites == 7
+
+
+def test_one_elite_shrinks_the_spread_without_losing_it(model):
+    """One elite has no sample spread (0, not NaN): the std decays by alpha and the
+    search goes on improving after the first iteration."""
+    z0, g, _ = make_problems(model, B=3)
+    cfg = {"iterations": 12, "population": 30, "elite_ratio": 0.01, "decay": 1.0,
+           "keep_elite_frac": 0.0, "alpha": 0.9, "init_std": 1.0}
+    result = run("icem", cfg, model, z0, g, snapshot_every=1)
+    costs = torch.stack([terminal_cost(model, z0, snap, g) for _, _, snap in result.snapshots])
+    assert torch.isfinite(costs).all()
+    assert (costs[-1] < costs[0]).all()
