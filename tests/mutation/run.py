@@ -274,7 +274,7 @@ def report(sessions: list[str]) -> None:
             counts["pending"] = work_db.num_work_items - work_db.num_results
         total += counts
         print(_score_line(s, counts))
-    print(_score_line("all", total))
+    print(_score_line("all", total, interval=False))  # sampled and whole sessions mixed
     for title, rows in (("equivalent mutants (tests/mutation/equivalent.toml)", equivalent),
                         ("surviving mutants", survivors)):
         print(f"{title} ({len(rows)}):")
@@ -292,10 +292,10 @@ def _changed(diff: str | None) -> tuple[str, str]:
     return (pick[0], pick[1]) if len(pick) == 2 else (" ".join(pick), "")
 
 
-def _score_line(name: str, c: Counter) -> str:
+def _score_line(name: str, c: Counter, interval: bool = True) -> str:
     judged = c["killed"] + c["survived"]
     score = f"{100 * c['killed'] / judged:.1f} %" if judged else "-"
-    if judged and c["not sampled"]:
+    if judged and c["not sampled"] and interval:
         lo, hi = wilson(c["killed"], judged)
         score += f" [{100 * lo:.0f}, {100 * hi:.0f}] (a sample)"
     extra = ", ".join(f"{k} {c[k]}" for k in (
