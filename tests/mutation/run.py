@@ -10,7 +10,7 @@ mutant.  Sessions, each configured by the TOML file of its name beside this scri
     mppi      planners/mppi.py                      test_mppi.py
     icem      planners/icem.py                      test_icem.py
     latco     planners/latco.py                     test_latco.py
-    planners  the rest of grasp_bench/planners/     tests/planners
+    planners  the rest of grasp_bench/planners/     tests/planners, tuning/test_space.py
     results   grasp_bench/results/    tests/results
     judging   grasp_bench/judging.py  tests/test_fidelity.py, test_problems.py, bench/test_bench.py
 

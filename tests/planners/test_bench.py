@@ -42,3 +42,6 @@ def test_grasp_presets_are_timed_over_as_many_iterations_as_grasp(monkeypatch):
     for name in names:
         bench.time_planner(LinearModel(), name, 2, 1, "cpu", repeats=0)
     assert seen == {n: bench.BENCH_ITERATIONS["gd" if n == "gd" else "grasp"] for n in names}
+    monkeypatch.delitem(bench.BENCH_ITERATIONS, "mppi")  # as a plugin's planner has none
+    bench.time_planner(LinearModel(), "mppi", 2, 1, "cpu", repeats=0)
+    assert seen["mppi"] == 10

@@ -103,7 +103,15 @@ def hand_colored_noise(shape: tuple[int, ...], beta: float, draws: torch.Generat
     return y / (var**0.5 / n)
 
 
-@pytest.mark.parametrize("n", [5, 6])
+def test_colored_noise_of_one_step_is_one_white_draw():
+    """n = 1 has no spectrum to shape: one randn draw, and the generator moves as far."""
+    g1, g2 = gen(2), gen(2)
+    got = colored_noise((3, 4, 1), 1.5, generator=g1, device="cpu", dtype=torch.float64)
+    torch.testing.assert_close(got, torch.randn((3, 4, 1), generator=g2, dtype=torch.float64))
+    assert torch.equal(torch.randn(5, generator=g1), torch.randn(5, generator=g2))
+
+
+@pytest.mark.parametrize("n", [2, 5, 6])
 @pytest.mark.parametrize("beta", [0.0, 1.5])
 def test_colored_noise_matches_the_written_out_inverse_dft(beta, n):
     got = colored_noise((3, 4, n), beta, generator=gen(2), device="cpu", dtype=torch.float64)
@@ -111,10 +119,11 @@ def test_colored_noise_matches_the_written_out_inverse_dft(beta, n):
                                rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize(("ratio", "K", "n_keep"), [(0.15, 3, 2), (0.1, 2, 1)])
+@pytest.mark.parametrize(("ratio", "K", "n_keep", "T"),
+                         [(0.15, 3, 2, T), (0.1, 2, 1, T), (0.15, 3, 2, 2)])
 @pytest.mark.parametrize("add_mean_last", [True, False])
 def test_icem_noise_elites_and_momentum_match_a_hand_computation(add_mean_last, ratio, K,
-                                                                 n_keep):
+                                                                 n_keep, T):
     """Three iCEM iterations with non-default, distinct knobs, on a model with its own
     action box and a goal metric: population decay N_i = max(round(P decay^-i), 2K),
     colored noise (beta) along time, clamping, the kept elites of the previous iteration
@@ -128,9 +137,9 @@ def test_icem_noise_elites_and_momentum_match_a_hand_computation(add_mean_last, 
     cfg = {"iterations": iterations, "population": P, "elite_ratio": ratio, "decay": decay,
            "noise_beta": beta, "keep_elite_frac": keep, "alpha": alpha,
            "init_std": init_std, "add_mean_last": add_mean_last}
-    result = run("icem", cfg, model, z0, g, seed=6, goal_weights=WEIGHTS)
+    result = run("icem", cfg, model, z0, g, horizon=T, seed=7, goal_weights=WEIGHTS)
 
-    draws = gen(6)
+    draws = gen(7)
     A = model.action_dim
     mu = torch.zeros(B, T, A, dtype=torch.float64)
     std = torch.full((B, T, A), init_std, dtype=torch.float64)
@@ -194,3 +203,23 @@ def test_one_elite_shrinks_the_spread_without_losing_it(model):
     costs = torch.stack([terminal_cost(model, z0, snap, g) for _, _, snap in result.snapshots])
     assert torch.isfinite(costs).all()
     assert (costs[-1] < costs[0]).all()
+
+
+def test_alpha_of_one_or_more_is_refused():
+    from grasp_bench.planners.icem import ICEMConfig
+
+    for alpha in (1.0, 1.5):
+        with pytest.raises(ValueError, match="alpha"):
+            ICEMConfig(alpha=alpha)
+
+
+def test_the_mean_joins_the_last_population_of_a_long_search():
+    """The last iteration is found by value, also past the ints CPython caches (256)."""
+    model = RecordingModel()
+    z0, g, _ = make_problems(model, B=1)
+    cfg = {"iterations": 300, "population": 6, "elite_ratio": 0.2, "decay": 1.0,
+           "keep_elite_frac": 0.0, "add_mean_last": True}
+    model.calls.clear()
+    run("icem", cfg, model, z0, g, horizon=1)
+    rows = [c["z_shape"][0] for c in model.calls if len(c["z_shape"]) == 2]
+    assert rows[:300] == [6] * 299 + [7]  # then the returned plan's cost, one row

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 import pandas as pd
 import pytest
@@ -30,6 +31,12 @@ def test_collect_meta_fields() -> None:
     assert info["git_dirty"] in (True, False, "unknown")
     assert info["timestamp_utc"].endswith("+00:00")
     json.dumps(info)
+
+
+def test_collect_meta_python_version() -> None:
+    info = collect_meta([], {}, "cpu", {}, {})
+    major, minor = sys.version_info[:2]
+    assert info["python"].startswith(f"{major}.{minor}.") and " " not in info["python"]
 
 
 def test_collect_meta_without_git_or_torch(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,3 +80,49 @@ def test_busy_cores_and_load_average_shapes() -> None:
     assert busy is None or 0.0 <= busy <= (os.cpu_count() or 1) + 1e-9
     load = meta.load_average()
     assert load is None or (len(load) == 3 and all(x >= 0 for x in load))
+
+
+def _fake_proc_stat(monkeypatch: pytest.MonkeyPatch, *cpu_lines: str) -> None:
+    """/proc/stat reads giving ``cpu_lines`` in turn; no sleeping, 4 cores."""
+    texts = iter(f"{line}\ncpu0 1 2 3 4 5 6 7 8\nintr 99\n" for line in cpu_lines)
+
+    class ProcStat:
+        def __init__(self, path: str) -> None:
+            assert path == "/proc/stat"
+
+        def read_text(self) -> str:
+            return next(texts)
+
+    monkeypatch.setattr(meta, "Path", ProcStat)
+    monkeypatch.setattr(meta.time, "sleep", lambda s: None)
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+
+
+def test_busy_cores_counts_iowait_as_idle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """cpu line: user nice system idle iowait irq softirq steal guest guest_nice; idle and
+    iowait are idle time, guest time is already in user."""
+    _fake_proc_stat(monkeypatch, "cpu  100 0 50 800 40 0 10 20 5 0",
+                    "cpu  300 0 100 1300 140 0 60 70 25 0")
+    # 950 ticks (steal included), of them 500 idle + 100 iowait
+    assert meta.busy_cores(0.3) == pytest.approx(4 * (1 - 600 / 950))
+
+
+def test_busy_cores_none_when_the_counters_did_not_move(monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_proc_stat(monkeypatch, "cpu  100 0 50 800 40 0 10 20 5 0",
+                    "cpu  100 0 50 800 40 0 10 20 5 0")
+    assert meta.busy_cores(0.3) is None
+
+
+def test_busy_cores_without_iowait_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_proc_stat(monkeypatch, "cpu 100 0 50 800", "cpu 300 0 100 1300")
+    assert meta.busy_cores(0.3) == pytest.approx(4 * (1 - 500 / 750))
+
+
+def test_cudnn_version_only_where_cudnn_is_available(monkeypatch: pytest.MonkeyPatch) -> None:
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(meta, "_git", lambda args, cwd: None)
+    monkeypatch.setattr(torch.backends.cudnn, "version", lambda: 90101)
+    monkeypatch.setattr(torch.backends.cudnn, "is_available", lambda: True)
+    assert collect_meta([], {}, "cuda", {}, {})["versions"]["cudnn"] == 90101
+    monkeypatch.setattr(torch.backends.cudnn, "is_available", lambda: False)
+    assert collect_meta([], {}, "cpu", {}, {})["versions"]["cudnn"] is None

@@ -8,7 +8,15 @@ import pandas as pd
 import pytest
 
 from grasp_bench.errors import UserError
-from grasp_bench.results import compare_to_baseline, load_summary, summarize, write_csv_atomic
+from grasp_bench.results import (
+    CELL_KEYS,
+    METRICS,
+    compare_to_baseline,
+    load_summary,
+    summarize,
+    wilson_interval,
+    write_csv_atomic,
+)
 from tests.results.conftest import make_episodes
 
 
@@ -72,6 +80,39 @@ def test_load_summary_refuses_non_numeric_horizon(tmp_path: Path) -> None:
         load_summary(tmp_path / "summary.csv")
 
 
+@pytest.mark.parametrize("value", [-40, 0, 40.5, "forty"])
+def test_load_summary_refuses_invalid_horizon_naming_row(tmp_path: Path, value: object) -> None:
+    frame = baseline().astype({"horizon": object})
+    frame.loc[2, "horizon"] = value
+    write_csv_atomic(frame, tmp_path / "summary.csv")
+    with pytest.raises(UserError, match=r"summary\.csv: row 4 has an invalid horizon"):
+        load_summary(tmp_path / "summary.csv")
+
+
+@pytest.mark.parametrize("successes", [0, 20])
+def test_load_summary_accepts_fidelity_of_no_or_every_problem(tmp_path: Path,
+                                                               successes: int) -> None:
+    """Fidelity counts may sit at either end: 0 <= successes <= n."""
+    frame = baseline()
+    low, high = wilson_interval(successes, 20)
+    frame.loc[1, ["fidelity_successes", "fidelity_rate", "fidelity_ci_low",
+                  "fidelity_ci_high"]] = (successes, successes / 20, low, high)
+    write_csv_atomic(frame, tmp_path / "summary.csv")
+    back = load_summary(tmp_path / "summary.csv")
+    assert (back.loc[1, "fidelity_n"], back.loc[1, "fidelity_successes"]) == (20, successes)
+
+
+def test_load_summary_accepts_counts_without_rates_or_intervals(tmp_path: Path) -> None:
+    """A baseline may hold the counts alone: rates and intervals are checked only where
+    the file has them."""
+    counts = [f"{m}_{c}" for m in METRICS for c in ("n", "successes")]
+    bare = baseline()[[*CELL_KEYS, "problem_source", "n", *counts]]
+    write_csv_atomic(bare, tmp_path / "summary.csv")
+    bare = load_summary(tmp_path / "summary.csv")
+    assert bare[counts].values.tolist() == baseline()[counts].values.tolist()
+    assert (compare_to_baseline(baseline(), bare)["status"] == "ok").all()
+
+
 def test_check_refuses_foreign_baseline() -> None:
     other = summary({("open", "grasp", 60): open_cell(18, 20)})
     with pytest.raises(UserError, match="shares no"):
@@ -90,6 +131,26 @@ def test_compare_flags_a_significant_drop() -> None:
     for key in (("cem", "model"), ("cem", "executed"), ("gd", "mpc")):  # equal or higher
         assert cmp.loc[key, "status"] == "ok" and not cmp.loc[key, "drop"]
     assert cmp.loc[("cem", "model"), "p_value"] == pytest.approx(0.5)
+
+
+def test_compare_calls_a_drop_within_chance_ok() -> None:
+    current = summary({("open", "grasp", 40): open_cell(16, 20),
+                       ("open", "cem", 40): open_cell(10, 20), ("mpc", "gd", 40): mpc_cell(5, 10)})
+    cmp = compare_to_baseline(current, baseline()).set_index(["planner", "metric"])
+    grasp = cmp.loc[("grasp", "model")]  # 18/20 down to 16/20
+    assert grasp.current_rate < grasp.baseline_rate and grasp.p_value > 0.05
+    assert grasp["status"] == "ok" and not grasp["drop"]
+
+
+def test_compare_never_calls_a_held_or_higher_rate_a_drop() -> None:
+    """``drop`` needs a lower current rate as well as p < alpha: with a lax alpha a rate
+    that held (p = 0.5) or rose (p > 0.5) passes the p-value test but is no drop."""
+    current = summary({("open", "grasp", 40): open_cell(18, 20),
+                       ("open", "cem", 40): open_cell(13, 20), ("mpc", "gd", 40): mpc_cell(5, 10)})
+    cmp = compare_to_baseline(current, baseline(), alpha=0.95).set_index(["planner", "metric"])
+    assert cmp.loc[("cem", "model"), "p_value"] < 0.95  # rose from 10/20 to 13/20
+    assert cmp.loc[("gd", "mpc"), "p_value"] == pytest.approx(0.5)  # held at 5/10
+    assert not cmp["drop"].any() and (cmp["status"] == "ok").all()
 
 
 def test_compare_reports_missing_cells_and_measured_metrics_only() -> None:
@@ -113,10 +174,18 @@ def _impossible(frame: pd.DataFrame, how: str) -> pd.DataFrame:
         frame.loc[1, "executed_ci_high"] = 1.2
     elif how == "ci-not-around-rate":
         frame.loc[1, ["executed_ci_low", "executed_ci_high"]] = (0.1, 0.3)
+    elif how == "ci-low-above-rate":
+        frame.loc[1, ["executed_ci_low", "executed_ci_high"]] = (0.95, 0.99)
     elif how == "metric-n-above-cell-n":
         frame.loc[1, ["model_n", "model_successes", "model_rate"]] = (25, 18, 18 / 25)
     elif how == "fidelity-n-above-cell-n":
         frame.loc[1, "fidelity_n"] = 30
+    elif how == "fidelity-n-not-a-number":
+        frame.loc[1, "fidelity_n"] = "many"
+    elif how == "fidelity-successes-negative":
+        frame.loc[1, "fidelity_successes"] = -1
+    elif how == "rate-without-episodes":
+        frame.loc[1, "mpc_rate"] = 0.5
     elif how == "unknown-mode":
         frame.loc[1, "mode"] = "closed"
     elif how == "mpc-counts-in-open-row":
@@ -130,8 +199,13 @@ def _impossible(frame: pd.DataFrame, how: str) -> pd.DataFrame:
 
 @pytest.mark.parametrize(("how", "reason"), [
     ("rate-not-successes-over-n", "executed_rate"), ("ci-above-one", "interval"),
-    ("ci-not-around-rate", "interval"), ("metric-n-above-cell-n", "exceeds the cell's n"),
-    ("fidelity-n-above-cell-n", "fidelity_n"), ("unknown-mode", "mode 'closed'"),
+    ("ci-not-around-rate", "interval"), ("ci-low-above-rate", "interval"),
+    ("metric-n-above-cell-n", "exceeds the cell's n"),
+    ("fidelity-n-above-cell-n", "fidelity_n"),
+    ("fidelity-n-not-a-number", "invalid fidelity counts"),
+    ("fidelity-successes-negative", "invalid fidelity counts"),
+    ("rate-without-episodes", "mpc_rate 0.5 without any mpc episode"),
+    ("unknown-mode", "mode 'closed'"),
     ("mpc-counts-in-open-row", "does not measure"), ("duplicate-cell", "listed twice"),
     ("cell-n-not-an-integer", "invalid n"),
 ])

@@ -166,6 +166,10 @@ def _damaged(frame: pd.DataFrame, how: str) -> bytes:
         frame.loc[1, "horizon"] = 0
     elif how == "missing-horizon":
         frame.loc[1, "horizon"] = ""
+    elif how == "negative-episode":
+        frame.loc[1, "episode"] = -1
+    elif how == "fractional-episode":
+        frame.loc[1, "episode"] = 1.5
     text = frame.to_csv(index=False)
     lines = text.splitlines(keepends=True)
     if how == "cut-mid-row":
@@ -183,7 +187,8 @@ def _damaged(frame: pd.DataFrame, how: str) -> bytes:
     ("cut-mid-row", 4), ("extra-field", 3), ("extra-field-every-row", 2),
     ("no-final-newline", 4), ("text-in-number", 3), ("flag-not-boolean", 3),
     ("infinite-time", 3), ("negative-time", 3), ("fractional-horizon", 3),
-    ("zero-horizon", 3), ("missing-horizon", 3),
+    ("zero-horizon", 3), ("missing-horizon", 3), ("negative-episode", 3),
+    ("fractional-episode", 3),
 ])
 def test_results_csv_damaged_past_its_header_is_refused_naming_file_and_row(
         tmp_path: Path, how: str, row: int) -> None:
@@ -199,3 +204,34 @@ def test_results_csv_accepts_empty_flags_and_times(tmp_path: Path) -> None:
     frame = mixed_episodes()  # unmeasured metrics: empty flags; failures: empty times
     write_csv_atomic(frame, tmp_path / "episodes.csv")
     assert len(load_run(tmp_path)[0]) == len(frame)
+
+
+def test_a_row_cut_off_at_the_end_of_a_long_file_is_said_cut_off(tmp_path: Path) -> None:
+    """Past row 256 too (row numbers are not small cached ints there)."""
+    frame = make_episodes({("open", "gd", 40): [{"model": 1.0, "executed": None}] * 300})
+    text = frame.to_csv(index=False)
+    last = text.splitlines(keepends=True)[-1]
+    (tmp_path / "episodes.csv").write_text(text[: len(text) - len(last) // 2])
+    with pytest.raises(UserError, match=r"episodes\.csv: row 301 has \d+ fields, the header "
+                                        r"\d+ \(cut off mid-row\)$"):
+        load_run(tmp_path)
+
+
+def test_a_short_row_before_the_last_is_not_said_cut_off(tmp_path: Path) -> None:
+    lines = mixed_episodes().to_csv(index=False).splitlines(keepends=True)
+    lines[2] = ",".join(lines[2].split(",")[:5]) + "\n"  # 5 fields, and an end of line
+    (tmp_path / "episodes.csv").write_text("".join(lines))
+    with pytest.raises(UserError, match=r"episodes\.csv: row 3 has 5 fields") as err:
+        load_run(tmp_path)
+    assert "cut off" not in str(err.value)
+
+
+def test_results_csv_reads_every_spelling_of_a_flag(tmp_path: Path) -> None:
+    frame = mixed_episodes().astype({success_column("model"): object,
+                                     success_column("mpc"): object})
+    frame[success_column("model")] = ["Yes", " no", ""]
+    frame[success_column("mpc")] = ["", "0.0", "1"]
+    write_csv_atomic(frame, tmp_path / "cell.csv")
+    back = read_csv_cells([tmp_path / "cell.csv"], EPISODE_COLUMNS)
+    assert back[success_column("model")].tolist() == [True, False, pd.NA]
+    assert back[success_column("mpc")].tolist() == [pd.NA, False, True]

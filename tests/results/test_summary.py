@@ -146,3 +146,11 @@ def test_solved_within_budgets() -> None:
 def test_planner_order() -> None:
     assert planner_order(["grasp", "mppi", "cem", "grasp"]) == ["cem", "grasp", "mppi"]
     assert planner_order(["cem", "gd"], ["gd"]) == ["gd", "cem"]
+
+
+def test_summarize_without_planning_time_or_iterations_columns() -> None:
+    summary = summarize(episodes().drop(columns=["planning_time_s", "iterations"]))
+    assert summary["mean_planning_time_s"].isna().all()
+    assert summary["mean_iterations"].isna().all()
+    assert summary["mean_planning_time_per_problem_s"].isna().all()
+    assert summary["n"].tolist() == [2, 2, 4, 3]

@@ -127,3 +127,32 @@ def test_detail_table_shows_planning_time_per_problem() -> None:
     assert summary.loc[0, "mean_planning_time_per_problem_s"] == pytest.approx(5.0 / 4)
     assert detail_table(summary).loc[0, "plan/problem"] == "1.2s"
     assert "**plan/problem**" in summary_markdown(summary)
+
+
+def test_paper_table_markdown_bolds_the_best_of_each_horizon_alone() -> None:
+    """A longer horizon's higher rate does not take the bold of a shorter one."""
+    summary = summarize(make_episodes({
+        ("open", "grasp", 40): cell(6, 10, 8.5), ("open", "cem", 40): cell(3, 10, 35.0),
+        ("open", "grasp", 80): cell(2, 10, 15.0), ("open", "cem", 80): cell(9, 10, 96.0)}))
+    lines = paper_table_markdown(summary).splitlines()
+    row40 = next(line for line in lines if line.startswith("| 40"))
+    assert "**60.0% / 8.5s**" in row40 and row40.count("**") == 2
+    row80 = next(line for line in lines if line.startswith("| 80"))
+    assert "**90.0% / 96.0s**" in row80 and row80.count("**") == 2
+
+
+def test_detail_table_drops_fidelity_when_never_measured() -> None:
+    episodes = make_episodes({("open", "gd", 30): cell(1, 2), ("open", "cem", 30): cell(2, 3)})
+    without = summarize(episodes.drop(columns=["reference_model"]))
+    assert (without["fidelity_n"] == 0).all()
+    assert "fidelity [95% CI]" not in detail_table(without)
+    assert "fidelity [95% CI]" in detail_table(summarize(episodes))
+
+
+def test_summary_markdown_budget_tables_keep_the_horizon() -> None:
+    episodes = make_episodes({("mpc", "gd", 30): [{"mpc": 0.5}, {"mpc": None}]})
+    md = summary_markdown(summarize(episodes), episodes)
+    budgets = md.split("## mpc: solved within a planner wall-clock budget")[1]
+    row = next(line for line in budgets.splitlines() if "| gd" in line)
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[3] == "30" and cells[4:] and all(c.endswith("%") for c in cells[4:])

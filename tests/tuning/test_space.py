@@ -61,3 +61,20 @@ def test_a_space_naming_no_field_is_refused_at_registration():
 
     with pytest.raises(TypeError, match="names no field"):
         register("bad-space", Bad)(type("P", (), {}))
+
+
+def test_a_range_holds_its_ends_and_nothing_past_them():
+    r = Int(3, 9, why="test")
+    assert [v for v in range(1, 12) if r.contains(v)] == list(range(3, 10))
+    assert not r.contains(True) and not r.contains(4.0)  # bools and floats are no ints
+    f = Float(0.5, 2.0, why="test")
+    assert f.contains(0.5) and f.contains(1) and f.contains(2.0)
+    assert not f.contains(0.49) and not f.contains(2.01)
+    c = Choice(("gd", "cem"), why="test")
+    assert c.contains("cem") and not c.contains("sgd")
+
+
+@pytest.mark.parametrize("space", [Int(1, 2), Float(0.1, 1.0), Choice(("a", "b"))])
+def test_search_ranges_are_frozen(space):
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        space.why = "changed"
