@@ -209,6 +209,44 @@ def test_a_config_accepts_its_edge_values_and_refuses_the_next(name, field, edge
         make_planner(name, {field: past})
 
 
+def test_overrides_far_outside_their_search_range_are_warned_about():
+    """grasp.lr_states is searched in [0.01, 0.3]: a warning past 10x either way, none
+    inside that margin, none for fields without a range or for bools and strings."""
+    from grasp_bench.planners.registry import override_warnings
+
+    assert override_warnings("grasp", {"lr_states": 2.9, "sync_mode": "cem"}) == []
+    assert override_warnings("grasp", {"lr_states": "0.0011", "stop_gradient": False}) == []
+    above = override_warnings("grasp", {"lr_states": "3.1"})
+    assert above == ["--set grasp.lr_states=3.1 is more than 10x above the range searched "
+                     "for it [0.01, 0.3]; its results may mean little"]
+    (below,) = override_warnings("grasp", {"lr_states": 0.0009})
+    assert "10x below the range searched for it [0.01, 0.3]" in below
+    assert override_warnings("grasp", {"init_noise": 50.0}) == []  # no range declared
+
+
+@pytest.mark.parametrize(("iterations", "every", "near"), [(100, 12, 96), (5, 12, 12),
+                                                           (130, 40, 120)])
+def test_grasp_iterations_off_the_sync_period_are_refused_with_the_nearest(iterations, every,
+                                                                           near):
+    from grasp_bench.planners.registry import check_rules
+
+    config = make_planner("grasp", {"iterations": iterations, "sync_every": every}).config
+    with pytest.raises(UserError, match=rf"iterations \({iterations}\) must be a multiple "
+                                        rf"of sync_every \({every}\).*iterations={near}\)"):
+        check_rules("grasp", config)
+    check_rules("grasp", make_planner("grasp", {"iterations": 2 * every,
+                                                "sync_every": every}).config)
+    check_rules("grasp", make_planner("grasp", {"iterations": iterations, "sync_every": 0}).config)
+
+
+def test_a_preset_changes_the_fields_it_sets_and_a_planner_all_of_its_own():
+    from grasp_bench.planners.registry import changed_fields
+
+    assert changed_fields("grasp-nosg") == ["stop_gradient"]
+    assert changed_fields("grasp-nosync") == ["sync_every"]
+    assert changed_fields("cem") == [f.name for f in dataclasses.fields(REGISTRY["cem"][0])]
+
+
 # ---------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------
@@ -334,6 +372,9 @@ def test_plan_input_errors(model):
         planner.plan(model, z0, g, 0, generator=gen())
     with pytest.raises(ValueError, match="generator must be a torch.Generator"):
         planner.plan(model, z0, g, T, generator=0)
+    meta = torch.zeros(2, 4, device="meta")  # a device other than the generator's
+    with pytest.raises(ValueError, match="generator is on cpu but z0 on meta"):
+        planner.plan(model, meta, meta, T, generator=gen())
 
 
 # ---------------------------------------------------------------------------------------

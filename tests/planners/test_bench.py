@@ -45,3 +45,20 @@ def test_grasp_presets_are_timed_over_as_many_iterations_as_grasp(monkeypatch):
     monkeypatch.delitem(bench.BENCH_ITERATIONS, "mppi")  # as a plugin's planner has none
     bench.time_planner(LinearModel(), "mppi", 2, 1, "cpu", repeats=0)
     assert seen["mppi"] == 10
+
+
+def test_the_ratios_compare_what_they_say_in_milliseconds(monkeypatch):
+    """Fixed timings in, exact rows out: every figure is 1e3 x seconds, and CEM's baseline
+    is T serial forwards over all B x samples candidates at once."""
+    from grasp_bench.planners import bench
+
+    serial = []
+    monkeypatch.setattr(bench, "time_planner", lambda *a, **k: 0.004)
+    monkeypatch.setattr(bench, "time_forward_backward", lambda *a, **k: 0.002)
+    monkeypatch.setattr(bench, "time_serial_forwards",
+                        lambda model, T, rows, device, **k: serial.append((T, rows)) or 0.001)
+    rows = bench.bench_planners(LinearModel(), "cpu", horizons=(3,), batches=(5,), repeats=1,
+                                planners=["cem", "grasp"])
+    ratios = {r["name"]: (r["ms"], r["baseline_ms"], r["ratio"]) for r in rows if "/" in r["name"]}
+    assert ratios == {"grasp/fwd+bwd": (4.0, 2.0, 2.0), "cem/T fwd": (4.0, 1.0, 4.0)}
+    assert set(serial) == {(3, 5 * 300)}  # B = 5 problems x CEM's 300 samples

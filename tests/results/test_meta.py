@@ -54,6 +54,7 @@ def test_collect_meta_without_git_or_torch(monkeypatch: pytest.MonkeyPatch) -> N
     (6.0, 4, True),    # 2 idle cores for 4 threads
     (0.0, 64, False),  # more threads than cores on an idle machine is no busy machine
     (1.5, 64, True),
+    (4.25, 4, False),  # 3.75 idle cores for 4 threads: within the 0.25 slack
 ])
 def test_busy_warning(monkeypatch: pytest.MonkeyPatch, busy: float, threads: int,
                       warns: bool) -> None:
@@ -126,3 +127,36 @@ def test_cudnn_version_only_where_cudnn_is_available(monkeypatch: pytest.MonkeyP
     assert collect_meta([], {}, "cuda", {}, {})["versions"]["cudnn"] == 90101
     monkeypatch.setattr(torch.backends.cudnn, "is_available", lambda: False)
     assert collect_meta([], {}, "cpu", {}, {})["versions"]["cudnn"] is None
+
+
+def test_cpu_model_from_proc_cpuinfo(monkeypatch: pytest.MonkeyPatch) -> None:
+    class CpuInfo:
+        def __init__(self, path: str) -> None:
+            assert path == "/proc/cpuinfo"
+
+        def read_text(self) -> str:
+            return "processor\t: 0\nvendor_id\t: Acme\nModel Name\t: Acme Z9: 3.1 GHz \n"
+
+    monkeypatch.setattr(meta, "Path", CpuInfo)
+    assert meta.cpu_model() == "Acme Z9: 3.1 GHz"
+
+
+def test_load_average_none_where_the_os_has_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    def unavailable() -> tuple[float, float, float]:
+        raise OSError("no load average")
+
+    monkeypatch.setattr(os, "getloadavg", unavailable)
+    assert meta.load_average() is None
+    monkeypatch.delattr(os, "getloadavg")
+    assert meta.load_average() is None
+
+
+def test_collect_meta_grasp_bench_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    from grasp_bench.version import __version__
+
+    monkeypatch.setattr(meta, "_git", lambda args, cwd: None)
+    monkeypatch.setattr(meta, "_package_version",
+                        lambda name: "7.7.7" if name == "grasp-bench" else "1.0")
+    assert collect_meta([], {}, "cpu", {}, {})["versions"]["grasp-bench"] == "7.7.7"
+    monkeypatch.setattr(meta, "_package_version", lambda name: "not installed")
+    assert collect_meta([], {}, "cpu", {}, {})["versions"]["grasp-bench"] == __version__

@@ -194,6 +194,10 @@ def _impossible(frame: pd.DataFrame, how: str) -> pd.DataFrame:
         frame.loc[1, "planner"] = "cem"
     elif how == "cell-n-not-an-integer":
         frame.loc[1, "n"] = 20.5
+    elif how == "cell-n-negative":
+        frame.loc[1, "n"] = -1
+    elif how == "fidelity-successes-above-n":
+        frame.loc[1, "fidelity_successes"] = 25
     return frame
 
 
@@ -207,7 +211,8 @@ def _impossible(frame: pd.DataFrame, how: str) -> pd.DataFrame:
     ("rate-without-episodes", "mpc_rate 0.5 without any mpc episode"),
     ("unknown-mode", "mode 'closed'"),
     ("mpc-counts-in-open-row", "does not measure"), ("duplicate-cell", "listed twice"),
-    ("cell-n-not-an-integer", "invalid n"),
+    ("cell-n-not-an-integer", "invalid n"), ("cell-n-negative", "invalid n"),
+    ("fidelity-successes-above-n", "invalid fidelity counts"),
 ])
 def test_baseline_with_impossible_counts_or_rates_is_refused_naming_row(
         tmp_path: Path, how: str, reason: str) -> None:

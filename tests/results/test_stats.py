@@ -91,3 +91,9 @@ def test_wilson_bounds_are_exact_with_all_or_no_successes(n: int) -> None:
     share them), so the test is on their values."""
     k = int(str(n))
     assert wilson_interval(k, n)[1] == 1.0 and wilson_interval(0, n)[0] == 0.0
+
+
+def test_wilson_upper_bound_clamped_to_one_against_rounding() -> None:
+    """Near-certain rates with huge n: the formula rounds to just above 1."""
+    low, high = wilson_interval(10**15 - 1, 10**15, confidence=0.9999999999)
+    assert high == 1.0 and 0.999 < low < 1.0

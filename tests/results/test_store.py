@@ -8,6 +8,7 @@ import os
 import stat
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -22,6 +23,7 @@ from grasp_bench.results import (
     tts_column,
     write_csv_atomic,
     write_json_atomic,
+    write_npz_atomic,
     write_text_atomic,
 )
 from tests.results.conftest import make_episodes
@@ -235,3 +237,33 @@ def test_results_csv_reads_every_spelling_of_a_flag(tmp_path: Path) -> None:
     back = read_csv_cells([tmp_path / "cell.csv"], EPISODE_COLUMNS)
     assert back[success_column("model")].tolist() == [True, False, pd.NA]
     assert back[success_column("mpc")].tolist() == [pd.NA, False, True]
+
+
+def test_writes_create_missing_parent_directories(tmp_path: Path) -> None:
+    write_text_atomic("deep\n", tmp_path / "a" / "b" / "c" / "t.md")
+    assert (tmp_path / "a" / "b" / "c" / "t.md").read_text() == "deep\n"
+
+
+def test_npz_round_trips(tmp_path: Path) -> None:
+    write_npz_atomic({"x": np.arange(6).reshape(2, 3), "y": np.array([0.5])},
+                     tmp_path / "sub" / "a.npz")
+    with np.load(tmp_path / "sub" / "a.npz") as back:
+        assert back["x"].tolist() == [[0, 1, 2], [3, 4, 5]] and back["y"].tolist() == [0.5]
+    assert [p.name for p in (tmp_path / "sub").iterdir()] == ["a.npz"]
+
+
+def test_results_csv_accepts_horizon_one_and_odd_horizons(tmp_path: Path) -> None:
+    frame = make_episodes({("open", "gd", 1): [{"model": 1.0, "executed": None}],
+                           ("open", "gd", 41): [{"model": None, "executed": None}]})
+    write_csv_atomic(frame, tmp_path / "episodes.csv")
+    assert load_run(tmp_path)[0]["horizon"].tolist() == [1, 41]
+
+
+def test_results_csv_integer_columns_written_as_floats_read_as_ints(tmp_path: Path) -> None:
+    frame = mixed_episodes().astype({"horizon": float, "episode": float})  # 40.0, 0.0, ...
+    write_csv_atomic(frame, tmp_path / "episodes.csv")
+    assert "40.0" in (tmp_path / "episodes.csv").read_text()
+    episodes = load_run(tmp_path)[0]
+    for col in ("horizon", "episode"):
+        assert pd.api.types.is_integer_dtype(episodes[col]), col
+    assert episodes["episode"].tolist() == [0, 1, 0]

@@ -154,3 +154,9 @@ def test_summarize_without_planning_time_or_iterations_columns() -> None:
     assert summary["mean_iterations"].isna().all()
     assert summary["mean_planning_time_per_problem_s"].isna().all()
     assert summary["n"].tolist() == [2, 2, 4, 3]
+
+
+def test_anytime_curve_lists_cells_in_the_order_of_the_episodes() -> None:
+    curve = anytime_curve(episodes(), "model")
+    cells = list(dict.fromkeys(zip(curve["planner"], curve["horizon"], strict=True)))
+    assert cells == [("grasp", 40), ("grasp", 20)]  # as run, not sorted

@@ -156,3 +156,24 @@ def test_summary_markdown_budget_tables_keep_the_horizon() -> None:
     row = next(line for line in budgets.splitlines() if "| gd" in line)
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[3] == "30" and cells[4:] and all(c.endswith("%") for c in cells[4:])
+
+
+def test_paper_table_markdown_ties_rates_equal_as_displayed() -> None:
+    """333/1000 and 1/3 both show as 33.3%: a tie, both bold."""
+    summary = open_summary()
+    at40 = summary["horizon"] == 40
+    summary.loc[at40 & (summary["planner"] == "cem"), "executed_rate"] = 333 / 1000
+    summary.loc[at40 & (summary["planner"] == "grasp"), "executed_rate"] = 1 / 3
+    summary.loc[at40 & (summary["planner"] == "gd"), "executed_rate"] = 0.3
+    row40 = next(line for line in paper_table_markdown(summary).splitlines()
+                 if line.startswith("| 40"))
+    assert "**33.3% / 35.0s**" in row40 and "**33.3% / 8.5s**" in row40
+    assert row40.count("**") == 4
+
+
+def test_detail_table_mean_iterations() -> None:
+    episodes = make_episodes({("open", "gd", 30): cell(1, 4), ("open", "cem", 30): cell(1, 2)})
+    episodes.loc[episodes["planner"] == "cem", "iterations"] = math.nan
+    detail = detail_table(summarize(episodes)).set_index("planner")
+    assert detail.loc["gd", "mean iters"] == "25.0"  # 10, 20, 30, 40
+    assert detail.loc["cem", "mean iters"] == "-"
