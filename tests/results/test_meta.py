@@ -160,3 +160,10 @@ def test_collect_meta_grasp_bench_version(monkeypatch: pytest.MonkeyPatch) -> No
     assert collect_meta([], {}, "cpu", {}, {})["versions"]["grasp-bench"] == "7.7.7"
     monkeypatch.setattr(meta, "_package_version", lambda name: "not installed")
     assert collect_meta([], {}, "cpu", {}, {})["versions"]["grasp-bench"] == __version__
+
+
+@pytest.mark.parametrize("cpu_line", ["cpu  100 0 50 eight 40", "cpu  100 0 50"])
+def test_busy_cores_none_when_proc_stat_is_unexpected(monkeypatch: pytest.MonkeyPatch,
+                                                      cpu_line: str) -> None:
+    _fake_proc_stat(monkeypatch, cpu_line, cpu_line)
+    assert meta.busy_cores(0.3) is None

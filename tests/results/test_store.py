@@ -267,3 +267,10 @@ def test_results_csv_integer_columns_written_as_floats_read_as_ints(tmp_path: Pa
     for col in ("horizon", "episode"):
         assert pd.api.types.is_integer_dtype(episodes[col]), col
     assert episodes["episode"].tolist() == [0, 1, 0]
+
+
+def test_a_header_without_an_end_of_line_is_an_empty_file_not_a_cut_one(tmp_path: Path) -> None:
+    """The end-of-line check is of the last data row: a header alone needs none."""
+    (tmp_path / "cell.csv").write_text(",".join(EPISODE_COLUMNS))
+    empty = read_csv_cells([tmp_path / "cell.csv"], EPISODE_COLUMNS)
+    assert empty.empty and empty.columns.tolist() == list(EPISODE_COLUMNS)

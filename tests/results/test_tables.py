@@ -177,3 +177,17 @@ def test_detail_table_mean_iterations() -> None:
     detail = detail_table(summarize(episodes)).set_index("planner")
     assert detail.loc["gd", "mean iters"] == "25.0"  # 10, 20, 30, 40
     assert detail.loc["cem", "mean iters"] == "-"
+
+
+def test_summary_markdown_budget_tables_in_percent() -> None:
+    episodes = make_episodes({("mpc", "gd", 30): [{"mpc": 0.5}, {"mpc": None}]})
+    md = summary_markdown(summarize(episodes), episodes)
+    budgets = md.split("## mpc: solved within a planner wall-clock budget")[1]
+    lines = budgets.split("Metrics:")[0].strip().splitlines()
+    header, row = ([c.strip() for c in line.strip("|").split("|")] for line in (lines[0], lines[2]))
+    assert header[3:] == ["H", "<=0.1s", "<=1s", "<=10s", "<=100s"]
+    assert row[3:] == ["30", "0.0%", "50.0%", "50.0%", "50.0%"]  # solved at 0.5 s: 1 of 2
+
+
+def test_paper_table_of_no_rows_is_empty() -> None:
+    assert paper_table(open_summary().iloc[0:0], metric="executed").empty
