@@ -222,6 +222,8 @@ def test_overrides_far_outside_their_search_range_are_warned_about():
     (below,) = override_warnings("grasp", {"lr_states": 0.0009})
     assert "10x below the range searched for it [0.01, 0.3]" in below
     assert override_warnings("grasp", {"init_noise": 50.0}) == []  # no range declared
+    assert override_warnings("grasp", {"lr_states": 3.0}) == []  # exactly 10x: no warning
+    assert override_warnings("grasp", {"lr_states": 0.001}) == []
 
 
 @pytest.mark.parametrize(("iterations", "every", "near"), [(100, 12, 96), (5, 12, 12),
@@ -237,6 +239,11 @@ def test_grasp_iterations_off_the_sync_period_are_refused_with_the_nearest(itera
     check_rules("grasp", make_planner("grasp", {"iterations": 2 * every,
                                                 "sync_every": every}).config)
     check_rules("grasp", make_planner("grasp", {"iterations": iterations, "sync_every": 0}).config)
+
+
+def test_a_plan_result_without_timing_took_no_time():
+    result = PlanResult(torch.zeros(1, 2, 2), torch.zeros(1), 3, [])
+    assert result.elapsed_s == 0.0 and result.info == {}
 
 
 def test_a_preset_changes_the_fields_it_sets_and_a_planner_all_of_its_own():

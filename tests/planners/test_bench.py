@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+import torch
+
 from grasp_bench.planners.bench import bench_planners, format_table
 from tests.planners.conftest import LinearModel
 
@@ -62,3 +65,39 @@ def test_the_ratios_compare_what_they_say_in_milliseconds(monkeypatch):
     ratios = {r["name"]: (r["ms"], r["baseline_ms"], r["ratio"]) for r in rows if "/" in r["name"]}
     assert ratios == {"grasp/fwd+bwd": (4.0, 2.0, 2.0), "cem/T fwd": (4.0, 1.0, 4.0)}
     assert set(serial) == {(3, 5 * 300)}  # B = 5 problems x CEM's 300 samples
+
+
+def test_grasp_is_timed_without_syncs_over_100_iterations(monkeypatch):
+    """The fwd+bwd ratio compares GRASP's parallel step alone with one forward+backward:
+    syncs (serial rollouts) would measure something else."""
+    from grasp_bench.planners import bench
+
+    seen = []
+    monkeypatch.setattr(bench, "time_planner", lambda *a, overrides=None, **k:
+                        seen.append((a[1], overrides)) or 0.004)
+    monkeypatch.setattr(bench, "time_forward_backward", lambda *a, **k: 0.002)
+    bench.bench_planners(LinearModel(), "cpu", horizons=(3,), batches=(2,), repeats=1,
+                         planners=["grasp"])
+    assert ("grasp", {"sync_every": 0, "iterations": 100}) in seen
+
+
+def test_the_module_command_prints_its_setting_and_table(capsys):
+    from grasp_bench.planners import bench
+
+    threads = torch.get_num_threads()  # --threads 0 (the default) leaves them alone
+    bench.main(["--quick", "--device", "auto", "--planners", "cem", "--horizons", "2"])
+    assert torch.get_num_threads() == threads
+    out, err = capsys.readouterr()
+    head, *table = out.splitlines()
+    assert head == (f"planner iteration times on cpu, {threads} threads; model: state MLP "
+                    "D=8 A=10 3x256; best of 1")
+    assert [line.split()[:3] for line in table[2:]] == [
+        ["cem", "2", "1"], ["cem", "2", "8"], ["cem/T", "fwd", "2"], ["cem/T", "fwd", "2"]]
+    assert err.splitlines()[0].startswith("  cem T=2 B=1: ")
+    with pytest.raises(SystemExit):
+        bench.main(["--help"])
+    words = " ".join(capsys.readouterr().out.split())  # as argparse wraps it
+    assert bench.__doc__.split("\n")[0] in words
+    model = bench.standin_model()
+    assert not any(p.requires_grad for p in model.parameters())
+    assert model.net[-1].weight.abs().sum() > 0  # outputs depend on the input

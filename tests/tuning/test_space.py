@@ -78,3 +78,12 @@ def test_a_range_holds_its_ends_and_nothing_past_them():
 def test_search_ranges_are_frozen(space):
     with pytest.raises(dataclasses.FrozenInstanceError):
         space.why = "changed"
+
+
+def test_a_range_is_described_as_the_tables_print_it():
+    from grasp_bench.planners.space import describe
+
+    assert describe(Choice(("randn", "zero"))) == "{randn, zero}"
+    assert describe(Float(0.2, 5.0, log=True)) == "0.2 .. 5 (log)"
+    assert describe(Int(10, 50)) == "10 .. 50"
+    assert describe(None) == ""
