@@ -239,6 +239,8 @@ def test_grasp_iterations_off_the_sync_period_are_refused_with_the_nearest(itera
     check_rules("grasp", make_planner("grasp", {"iterations": 2 * every,
                                                 "sync_every": every}).config)
     check_rules("grasp", make_planner("grasp", {"iterations": iterations, "sync_every": 0}).config)
+    check_rules("grasp", make_planner("grasp", {"iterations": iterations, "sync_every": every,
+                                                "sync_steps": 0}).config)  # no syncs at all
 
 
 def test_a_plan_result_without_timing_took_no_time():

@@ -101,3 +101,27 @@ def test_the_module_command_prints_its_setting_and_table(capsys):
     model = bench.standin_model()
     assert not any(p.requires_grad for p in model.parameters())
     assert model.net[-1].weight.abs().sum() > 0  # outputs depend on the input
+
+
+def test_a_call_time_is_the_elapsed_time_over_the_calls(monkeypatch):
+    from grasp_bench.planners import bench
+
+    calls = []
+    monkeypatch.setattr(bench.Stopwatch, "elapsed", lambda self: 0.6)
+    assert bench._time_calls("cpu", lambda: calls.append(1), 3) == pytest.approx(0.2)
+    assert len(calls) == 3
+
+
+def test_the_function_benches_the_sizes_the_module_command_does(monkeypatch):
+    """bench_planners' defaults are main's --horizons 8,16 and --batches 1,64."""
+    import inspect
+
+    from grasp_bench.planners import bench
+
+    seen = {}
+    monkeypatch.setattr(bench, "bench_planners", lambda model, device, horizons, batches,
+                        *a, **k: seen.update(horizons=horizons, batches=batches) or [])
+    bench.main(["--planners", "cem"])
+    params = inspect.signature(inspect.unwrap(bench_planners)).parameters
+    assert seen == {k: params[k].default for k in ("horizons", "batches")}
+    assert seen == {"horizons": (8, 16), "batches": (1, 64)}
