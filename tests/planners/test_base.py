@@ -153,6 +153,8 @@ def test_apply_overrides_accepts_strings_and_typed_values():
         (["gd.optimizer=rmsprop"], "gd.optimizer expects one of sgd, adam"),
         (["grasp.lr_states"], "bad override 'grasp.lr_states'; expected planner.field=value"),
         (["lr_states=0.1"], "expected planner.field=value"),
+        ([".samples=3"], "bad override '.samples=3'"),  # no planner
+        (["cem.=3"], "bad override 'cem.=3'"),  # no field
         (["cem.topk=500"], None),  # __post_init__: topk > samples (checked by apply_overrides)
     ],
 )
@@ -358,6 +360,36 @@ def test_stopwatch_excludes_paused_time():
     assert 0.02 <= sw.elapsed() < 0.15
 
 
+def test_a_snapshot_period_must_be_a_whole_number_of_iterations():
+    for bad in (2.5, -1, "3"):
+        with pytest.raises(ValueError, match="snapshot_every must be an int >= 0"):
+            SnapshotRecorder("cpu", bad)
+
+
+def test_the_last_snapshot_is_not_taken_twice_past_the_small_ints():
+    """The final plan is recorded unless the last snapshot already is it, compared by
+    value: iteration 300 from the loop and 300 from the config are different objects."""
+    rec = SnapshotRecorder("cpu", 300)
+    for it in range(1, int("300") + 1):
+        if rec.due(it):
+            rec.record(it, torch.zeros(1, 2, 2))
+    snaps, _ = rec.finish(int("300"), torch.zeros(1, 2, 2))
+    assert [s[0] for s in snaps] == [300]
+
+
+def test_a_planner_name_of_another_class_is_refused():
+    from grasp_bench.planners.cem import CEMConfig
+    from grasp_bench.planners.registry import register
+
+    class Impostor:
+        pass
+
+    with pytest.raises(ValueError, match=r"planner name 'cem' is taken by "
+                                         r"grasp_bench\.planners\.cem\.CEM$"):
+        register("cem", CEMConfig)(Impostor)
+    assert REGISTRY["cem"][1].__name__ == "CEM"
+
+
 def test_snapshot_recorder_counts_and_excludes_callback_time():
     seen = []
     rec = SnapshotRecorder("cpu", 2, lambda it, t, a: (seen.append(it), time.sleep(0.1)))
@@ -384,6 +416,12 @@ def test_plan_input_errors(model):
     meta = torch.zeros(2, 4, device="meta")  # a device other than the generator's
     with pytest.raises(ValueError, match="generator is on cpu but z0 on meta"):
         planner.plan(model, meta, meta, T, generator=gen())
+    with pytest.raises(ValueError, match="z0 is on cpu but z_goal on meta"):
+        planner.plan(model, z0, meta, T, generator=gen())
+    with pytest.raises(ValueError, match=r"z0 and z_goal must both be \(B, D\)"):
+        planner.plan(model, z0[..., None], g[..., None], T, generator=gen())
+    with pytest.raises(ValueError, match="goal_weights must be finite"):
+        planner.plan(model, z0, g, T, generator=gen(), goal_weights=torch.ones(3))
 
 
 # ---------------------------------------------------------------------------------------
