@@ -226,6 +226,7 @@ def test_overrides_far_outside_their_search_range_are_warned_about():
     assert override_warnings("grasp", {"init_noise": 50.0}) == []  # no range declared
     assert override_warnings("grasp", {"lr_states": 3.0}) == []  # exactly 10x: no warning
     assert override_warnings("grasp", {"lr_states": 0.001}) == []
+    assert override_warnings("gd", {"action_noise": -1.0}) == []  # a range from 0: no below
 
 
 @pytest.mark.parametrize(("iterations", "every", "near"), [(100, 12, 96), (5, 12, 12),

@@ -62,6 +62,7 @@ def test_the_ratios_compare_what_they_say_in_milliseconds(monkeypatch):
                         lambda model, T, rows, device, **k: serial.append((T, rows)) or 0.001)
     rows = bench.bench_planners(LinearModel(), "cpu", horizons=(3,), batches=(5,), repeats=1,
                                 planners=["cem", "grasp"])
+    assert [r["ms"] for r in rows if "/" not in r["name"]] == [4.0, 4.0]  # cem, grasp
     ratios = {r["name"]: (r["ms"], r["baseline_ms"], r["ratio"]) for r in rows if "/" in r["name"]}
     assert ratios == {"grasp/fwd+bwd": (4.0, 2.0, 2.0), "cem/T fwd": (4.0, 1.0, 4.0)}
     assert set(serial) == {(3, 5 * 300)}  # B = 5 problems x CEM's 300 samples
@@ -125,3 +126,12 @@ def test_the_function_benches_the_sizes_the_module_command_does(monkeypatch):
     params = inspect.signature(inspect.unwrap(bench_planners)).parameters
     assert seen == {k: params[k].default for k in ("horizons", "batches")}
     assert seen == {"horizons": (8, 16), "batches": (1, 64)}
+
+
+def test_serial_forwards_time_t_model_steps_per_call():
+    from grasp_bench.planners import bench
+    from tests.planners.conftest import RecordingModel
+
+    model = RecordingModel()
+    bench.time_serial_forwards(model, 3, 4, "cpu", repeats=0, n=2)
+    assert [c["z_shape"] for c in model.calls] == [(4, 4)] * 6  # 2 calls x T = 3 steps
