@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -167,3 +169,54 @@ def test_busy_cores_none_when_proc_stat_is_unexpected(monkeypatch: pytest.Monkey
                                                       cpu_line: str) -> None:
     _fake_proc_stat(monkeypatch, cpu_line, cpu_line)
     assert meta.busy_cores(0.3) is None
+
+
+def test_cpu_model_falls_back_to_the_machine_without_a_processor_name(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without /proc/cpuinfo the model is platform.processor(), else platform.machine()."""
+    class NoCpuInfo:
+        def __init__(self, path: str) -> None:
+            pass
+
+        def read_text(self) -> str:
+            raise OSError("no /proc/cpuinfo")
+
+    monkeypatch.setattr(meta, "Path", NoCpuInfo)
+    monkeypatch.setattr(meta.platform, "machine", lambda: "riscv64")
+    monkeypatch.setattr(meta.platform, "processor", lambda: "")
+    assert meta.cpu_model() == "riscv64"
+    monkeypatch.setattr(meta.platform, "processor", lambda: "Acme Z9")
+    assert meta.cpu_model() == "Acme Z9"
+
+
+def test_busy_cores_idle_of_a_line_without_iowait_is_its_idle_field(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 4-field cpu line adds no iowait to idle (here the first read has iowait, the
+    second none: idle goes from 800 + 40 to 1300)."""
+    _fake_proc_stat(monkeypatch, "cpu  100 0 50 800 40", "cpu  300 0 100 1300")
+    assert meta.busy_cores(0.3) == pytest.approx(4 * (1 - 460 / 710))
+
+
+def test_busy_cores_none_when_the_counters_went_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_proc_stat(monkeypatch, "cpu  300 0 100 1300 140 0 60 70 25 0",
+                    "cpu  100 0 50 800 40 0 10 20 5 0")
+    assert meta.busy_cores(0.3) is None
+
+
+def test_busy_cores_idle_time_is_a_difference(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Idle 1000 -> 2700 over 3000 ticks: 1700 idle ticks (not 2700 mod 1000)."""
+    _fake_proc_stat(monkeypatch, "cpu  500 0 0 1000", "cpu  1800 0 0 2700")
+    assert meta.busy_cores(0.3) == pytest.approx(4 * (1 - 1700 / 3000))
+
+
+def test_busy_cores_of_an_unknown_core_count_is_one_core(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_proc_stat(monkeypatch, "cpu  500 0 0 1000", "cpu  1800 0 0 2700")
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert meta.busy_cores(0.3) == pytest.approx(1 - 1700 / 3000)
+
+
+def test_git_returns_the_command_output(tmp_path: Path) -> None:
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    assert meta._git(["--version"], tmp_path).startswith("git version ")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -246,3 +247,83 @@ def test_a_baseline_of_other_problems_is_foreign(tmp_path: Path) -> None:
         compare_to_baseline(baseline(), legacy)  # the run's problems are demo ones
     same = baseline().assign(problem_source="behaviour")
     assert (compare_to_baseline(same, legacy)["status"] == "ok").all()
+
+
+def test_load_summary_accepts_horizon_one(tmp_path: Path) -> None:
+    frame = baseline()
+    frame.loc[2, "horizon"] = 1
+    write_csv_atomic(frame, tmp_path / "summary.csv")
+    assert load_summary(tmp_path / "summary.csv")["horizon"].tolist() == [40, 40, 1]
+
+
+def test_load_summary_refuses_an_infinite_horizon_naming_row(tmp_path: Path) -> None:
+    frame = baseline().astype({"horizon": object})
+    frame.loc[1, "horizon"] = "inf"
+    write_csv_atomic(frame, tmp_path / "summary.csv")
+    with pytest.raises(UserError, match=r"summary\.csv: row 3 has an invalid horizon"):
+        load_summary(tmp_path / "summary.csv")
+
+
+def test_load_summary_accepts_a_cell_of_no_episodes(tmp_path: Path) -> None:
+    """n = 0 (every count 0, every rate and interval empty) is a valid, if empty, cell."""
+    frame = baseline()
+    frame.loc[2, ["n", "mpc_n", "mpc_successes", "fidelity_n", "fidelity_successes"]] = 0
+    frame.loc[2, ["mpc_rate", "mpc_ci_low", "mpc_ci_high", "fidelity_rate", "fidelity_ci_low",
+                  "fidelity_ci_high"]] = math.nan
+    write_csv_atomic(frame, tmp_path / "summary.csv")
+    back = load_summary(tmp_path / "summary.csv")
+    assert back["n"].tolist() == [20, 20, 0] and back["mpc_n"].tolist() == [0, 0, 0]
+
+
+def test_a_cell_listed_twice_names_both_rows(tmp_path: Path) -> None:
+    frame = pd.concat([baseline(), baseline().iloc[[1]]], ignore_index=True)
+    write_csv_atomic(frame, tmp_path / "summary.csv")
+    with pytest.raises(UserError, match=r"summary\.csv: row 5: .* is listed twice "
+                                        r"\(also row 3\)"):
+        load_summary(tmp_path / "summary.csv")
+
+
+@pytest.mark.parametrize(("n", "k"), [(10.5, 7), (20, 7.5)])
+def test_load_summary_refuses_fractional_fidelity_counts(tmp_path: Path, n: float,
+                                                          k: float) -> None:
+    """Fidelity counts are checked apart from the metrics' (the column is optional): a
+    fraction is refused even with a rate that is successes / n."""
+    frame = baseline().astype({"fidelity_n": float, "fidelity_successes": float})
+    frame.loc[1, ["fidelity_n", "fidelity_successes", "fidelity_rate"]] = (n, k, k / n)
+    write_csv_atomic(frame, tmp_path / "summary.csv")
+    with pytest.raises(UserError, match=r"summary\.csv: row 3: invalid fidelity counts"):
+        load_summary(tmp_path / "summary.csv")
+
+
+def test_a_single_episode_of_a_metric_the_mode_does_not_measure_is_refused(
+        tmp_path: Path) -> None:
+    frame = baseline()
+    frame.loc[1, ["mpc_n", "mpc_successes"]] = (1, 0)
+    write_csv_atomic(frame, tmp_path / "summary.csv")
+    with pytest.raises(UserError, match=r"row 3: it counts mpc episodes \(1\), a metric mode "
+                                        r"'open' does not measure"):
+        load_summary(tmp_path / "summary.csv")
+
+
+def test_a_wrong_rate_is_refused_with_the_right_one(tmp_path: Path) -> None:
+    frame = baseline()
+    frame.loc[1, "executed_rate"] = 0.5  # 18 / 20 executed successes
+    write_csv_atomic(frame, tmp_path / "summary.csv")
+    with pytest.raises(UserError, match=r"row 3: executed_rate 0\.5 is not executed_successes "
+                                        r"/ executed_n = 0\.9$"):
+        load_summary(tmp_path / "summary.csv")
+
+
+def test_compare_refuses_a_baseline_frame_of_negative_counts() -> None:
+    """A frame passed in directly (not read by load_summary) with a negative count is an
+    error, not a metric skipped as unmeasured."""
+    bad = baseline()
+    bad.loc[2, ["mpc_n", "mpc_successes"]] = (-10, -5)
+    with pytest.raises(ValueError, match="successes=-5, n=-10"):
+        compare_to_baseline(baseline(), bad)
+
+
+def test_compare_takes_an_empty_problem_source_for_behaviour_problems() -> None:
+    legacy = baseline().assign(problem_source=math.nan)
+    cmp = compare_to_baseline(baseline().assign(problem_source="behaviour"), legacy)
+    assert len(cmp) == 5 and (cmp["status"] == "ok").all()

@@ -18,6 +18,7 @@ from grasp_bench.results import (
     SNAPSHOT_COLUMNS,
     load_run,
     read_csv_cells,
+    store,
     success_column,
     summarize,
     tts_column,
@@ -274,3 +275,33 @@ def test_a_header_without_an_end_of_line_is_an_empty_file_not_a_cut_one(tmp_path
     (tmp_path / "cell.csv").write_text(",".join(EPISODE_COLUMNS))
     empty = read_csv_cells([tmp_path / "cell.csv"], EPISODE_COLUMNS)
     assert empty.empty and empty.columns.tolist() == list(EPISODE_COLUMNS)
+
+
+def test_a_failed_write_whose_temp_file_is_gone_raises_its_own_error(tmp_path: Path) -> None:
+    """The cleanup after a failed write tolerates a temp file already removed (by the
+    failure itself or by someone else): the write's error is what surfaces."""
+    def vanish_and_fail(fh: object) -> None:
+        for tmp in tmp_path.glob(".notes.md.*.tmp"):
+            tmp.unlink()
+        raise RuntimeError("disk went away")
+
+    with pytest.raises(RuntimeError, match="disk went away"):
+        store._atomic_write(tmp_path / "notes.md", vanish_and_fail)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_csv_field_over_the_csv_module_limit_is_unreadable(tmp_path: Path) -> None:
+    (tmp_path / "episodes.csv").write_text("env,mode,planner,horizon,episode\n"
+                                           f"{'e' * 200_000},open,gd,40,0\n")
+    with pytest.raises(UserError, match=r"unreadable .*episodes\.csv: field larger than "
+                                        r"field limit") as err:
+        load_run(tmp_path)
+    assert "\n" not in str(err.value)
+
+
+def test_load_run_requires_episodes_by_default(tmp_path: Path) -> None:
+    """A directory holding only meta.json is a run only when asked for
+    (require_episodes=False)."""
+    write_json_atomic({"command": ["x"]}, tmp_path / "meta.json")
+    with pytest.raises(UserError, match=r"not a run directory \(no episodes\.csv\): "):
+        load_run(tmp_path)

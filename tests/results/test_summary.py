@@ -160,3 +160,33 @@ def test_anytime_curve_lists_cells_in_the_order_of_the_episodes() -> None:
     curve = anytime_curve(episodes(), "model")
     cells = list(dict.fromkeys(zip(curve["planner"], curve["horizon"], strict=True)))
     assert cells == [("grasp", 40), ("grasp", 20)]  # as run, not sorted
+
+
+def test_summarize_without_batch_size_or_reason_columns() -> None:
+    summary = summarize(episodes().drop(columns=["batch_size", "reason"]))
+    assert summary["mean_planning_time_per_problem_s"].isna().all()
+    assert summary["failures_by_error"].tolist() == [0, 0, 0, 0]
+    assert summary["mean_planning_time_s"].notna().all()
+
+
+def test_planning_time_per_problem_leaves_out_batches_of_size_zero() -> None:
+    """open grasp H40: times 2, 4, 6, 8 s in batches of 4; the first batch size 0 is no
+    batch, so the mean is over 4/4, 6/4 and 8/4."""
+    frame = episodes()
+    frame.loc[0, "batch_size"] = 0
+    summary = summarize(frame).set_index(["mode", "planner", "horizon"])
+    assert summary.loc[("open", "grasp", 40), "mean_planning_time_per_problem_s"] == \
+        pytest.approx(1.5)
+
+
+def test_summarize_takes_the_source_of_the_first_episode_naming_one() -> None:
+    frame = episodes()
+    frame.loc[0:3, "problem_source"] = [math.nan, "behaviour", "demo", "demo"]  # grasp H40
+    summary = summarize(frame).set_index(["mode", "planner", "horizon"])
+    assert summary.loc[("open", "grasp", 40), "problem_source"] == "behaviour"
+    assert summary.loc[("open", "cem", 40), "problem_source"] == "demo"
+
+
+def test_summarize_of_no_episodes_has_the_summary_columns_only() -> None:
+    summary = summarize(episodes().iloc[0:0])
+    assert summary.empty and summary.columns.tolist() == list(SUMMARY_COLUMNS)

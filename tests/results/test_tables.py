@@ -191,3 +191,12 @@ def test_summary_markdown_budget_tables_in_percent() -> None:
 
 def test_paper_table_of_no_rows_is_empty() -> None:
     assert paper_table(open_summary().iloc[0:0], metric="executed").empty
+
+
+def test_detail_table_drops_a_metric_only_when_its_counts_are_zero() -> None:
+    """Columns are dropped for n == 0 exactly: a summary with another count (here a
+    negative one, from no file grasp-bench writes) keeps them, showing '-'."""
+    summary = open_summary()
+    summary["mpc_n"] = -1
+    detail = detail_table(summary)
+    assert detail["mpc [95% CI]"].tolist() == ["-"] * 6
