@@ -177,13 +177,11 @@ class ICEM:
                 parts.append(mu[:, None])
             X = torch.cat(parts, dim=1)  # (B, N, T, A)
             costs = evaluate_candidates(model, z0, z_goal, X, goal_weights)  # (B, N)
-            order = costs.topk(min(K, X.shape[1]), dim=1, largest=False).indices  # (B, K)
+            order = costs.topk(K, dim=1, largest=False).indices  # (B, K): N >= 2K candidates
             elites = X.gather(1, order[:, :, None, None].expand(-1, -1, T, A))
             kept = elites[:, :n_keep]
-            k_e = elites.shape[1]
             mu = cfg.alpha * mu + (1 - cfg.alpha) * elites.mean(1)
-            std = cfg.alpha * std + (1 - cfg.alpha) * elites.std(1, correction=1 if k_e > 1
-                                                                     else 0)
+            std = cfg.alpha * std + (1 - cfg.alpha) * elites.std(1, correction=1 if K > 1 else 0)
             top_cost = costs.gather(1, order[:, :1]).squeeze(1)  # (B,)
             better = top_cost < best_cost
             best = torch.where(better[:, None, None], elites[rows, 0], best)

@@ -199,8 +199,6 @@ def retest(session: str) -> None:
     judged again; refused when the mutated code has changed since the session began."""
     d = WORK / session
     db, tree, pristine = d / "session.sqlite", d / "tree", d / "pristine"
-    if not db.exists():
-        return  # a new session: prepare() judges it with the current tests anyway
     changed = [str(f.relative_to(pristine)) for f in pristine.rglob("*.py")
                if f.read_bytes() != (ROOT / f.relative_to(pristine)).read_bytes()]
     if changed:
@@ -226,11 +224,9 @@ def execute(session: str, fresh: bool, again: bool = False,
 
 
 def _diff_lines(diff: str) -> tuple[str, str]:
-    """The line a mutant changed and what it became, whitespace removed (one line each)."""
-    rows = diff.splitlines()
-    before = [r[1:] for r in rows if r.startswith("-") and not r.startswith("---")]
-    after = [r[1:] for r in rows if r.startswith("+") and not r.startswith("+++")]
-    return "".join("".join(before).split()), "".join("".join(after).split())
+    """The line a mutant changed and what it became, whitespace removed (the key of
+    equivalent.toml)."""
+    return tuple("".join(line.split()) for line in _changed(diff))
 
 
 def equivalents() -> dict[tuple[str, str, str], str]:
@@ -287,33 +283,26 @@ def report(sessions: list[str]) -> None:
 
 
 def _changed(diff: str | None) -> tuple[str, str]:
+    """The line a mutant changed and what it became, as the diff has them."""
     rows = (diff or "").splitlines()
-    pick = [r[1:] for r in rows if r[:1] in "-+" and not r.startswith(("---", "+++"))]
-    return (pick[0], pick[1]) if len(pick) == 2 else (" ".join(pick), "")
+    before = [r[1:] for r in rows if r.startswith("-") and not r.startswith("---")]
+    after = [r[1:] for r in rows if r.startswith("+") and not r.startswith("+++")]
+    return " ".join(before), " ".join(after)
 
 
 def _score_line(name: str, c: Counter, interval: bool = True) -> str:
     judged = c["killed"] + c["survived"]
     score = f"{100 * c['killed'] / judged:.1f} %" if judged else "-"
     if judged and c["not sampled"] and interval:
-        lo, hi = wilson(c["killed"], judged)
+        from grasp_bench.results.stats import wilson_interval  # the tree's own, not a copy
+
+        lo, hi = wilson_interval(c["killed"], judged)
         score += f" [{100 * lo:.0f}, {100 * hi:.0f}] (a sample)"
     extra = ", ".join(f"{k} {c[k]}" for k in (
         "equivalent", "incompetent", "exception", "abnormal", "no-test", "skipped",
         "not sampled", "pending") if c[k])
     return (f"{name}: mutation score {score} ({c['killed']} killed / {judged}, "
             f"{c['survived']} survived{', ' + extra if extra else ''})")
-
-
-def wilson(k: int, n: int) -> tuple[float, float]:
-    """95 % Wilson interval of k successes in n (as grasp_bench.results.stats has it; not
-    imported from there, as this script mutates that package)."""
-    from statistics import NormalDist
-
-    z = NormalDist().inv_cdf(0.975)
-    p, d = k / n, 1 + z * z / n
-    centre, half = p + z * z / (2 * n), z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5
-    return max(0.0, (centre - half) / d), min(1.0, (centre + half) / d)
 
 
 def main(argv: list[str] | None = None) -> None:

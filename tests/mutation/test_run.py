@@ -48,6 +48,12 @@ def test_a_diff_reads_as_its_line_and_mutant_without_whitespace():
     assert run._changed(diff) == ("    if T > 1:", "    if T != 1:")
 
 
-@pytest.mark.parametrize(("k", "n"), [(0, 10), (9, 10), (45, 50), (100, 100), (3, 7)])
-def test_the_sample_interval_is_wilsons(k, n):
-    assert run.wilson(k, n) == pytest.approx(wilson_interval(k, n), abs=1e-9)
+def test_a_sampled_score_comes_with_its_wilson_interval():
+    from collections import Counter
+
+    c = Counter({"killed": 45, "survived": 5, "not sampled": 300, "equivalent": 2})
+    lo, hi = wilson_interval(45, 50)
+    line = run._score_line("results", c)
+    assert line.startswith(f"results: mutation score 90.0 % [{100 * lo:.0f}, {100 * hi:.0f}] "
+                           "(a sample) (45 killed / 50, 5 survived, equivalent 2")
+    assert "[" not in run._score_line("all", c, interval=False)
