@@ -8,6 +8,11 @@ Two sources (``--problem-source``), each drawing problem ``i`` from seed ``s`` o
   (drawn from ``default_rng([s, H])``); the start is the state there and the goal is the
   replay, from that start, of the segment's own H actions.  A demonstration shorter than
   H yields no problem (counted as ``too_short``).
+* ``replay`` (Push-T; DINO-WM's validation split, which holds noisy replays of its
+  demonstrations): the demonstration of seed ``s`` replayed open loop from its first
+  state with Gaussian action noise of std ``task.replay_noise[s % len]`` (the training
+  data's levels, :func:`grasp_bench.data.replay_episodes`; rng ``default_rng([s, 1])``),
+  then cut as ``demo`` is: a random H-step segment, the goal its replay from the start.
 * ``behaviour``: the start is ``reset(seed=s)`` and the goal is the state after running
   the task's scripted behaviour policy (the random pusher; BallNav's path follower) for H
   env steps from there.
@@ -132,7 +137,7 @@ def check_horizon(horizon: int, source: str) -> None:
     (:data:`DEMO_MAX_STEPS`)."""
     from envs import MAX_EPISODE_STEPS
 
-    if source == "demo" and horizon > DEMO_MAX_STEPS:
+    if source in ("demo", "replay") and horizon > DEMO_MAX_STEPS:
         raise UserError(f"H = {horizon}: demonstrations end within {DEMO_MAX_STEPS} env steps, "
                         "so no demo segment is that long; choose a shorter horizon or "
                         "--problem-source behaviour")
@@ -141,11 +146,21 @@ def check_horizon(horizon: int, source: str) -> None:
                         f"env steps); choose H <= {MAX_EPISODE_STEPS}")
 
 
-def _demo_problem(task: Task, env, seed: int, horizon: int):
-    """A random H-step segment of the demonstration of ``seed``: ``(states, actions, past)``,
-    the segment replayed from its start and the :data:`PAST_STEPS` demonstration states
-    before it, or None when the demonstration is too short."""
+def noisy_replay(task: Task, env, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The demonstration of ``seed`` replayed open loop with Gaussian action noise (source
+    ``replay``): states ``(L+1, S)`` and the noisy actions ``(L, A)``."""
     states, actions = demonstration(task, env, seed)
+    level = task.replay_noise[seed % len(task.replay_noise)]
+    noise = np.random.default_rng([seed, 1]).normal(0.0, level, np.shape(actions))
+    noisy = np.clip(np.asarray(actions, np.float64) + noise, -1.0, 1.0)
+    return replay(env, states[:1], noisy[None])[0], noisy
+
+
+def _demo_problem(task: Task, env, seed: int, horizon: int, noisy: bool = False):
+    """A random H-step segment of the demonstration of ``seed`` (its noisy replay with
+    ``noisy``): ``(states, actions, past)``, the segment replayed from its start and the
+    :data:`PAST_STEPS` states before it, or None when the episode is too short."""
+    states, actions = noisy_replay(task, env, seed) if noisy else demonstration(task, env, seed)
     if len(actions) < horizon:
         return None
     off = int(np.random.default_rng([seed, horizon]).integers(0, len(actions) - horizon + 1))
@@ -171,8 +186,8 @@ def generate(task: Task, horizon: int, n: int, *, split: str = "evaluation", off
     while len(seeds) < n:
         if seed >= seed_range.stop:
             raise UserError(f"ran out of {split} seeds while drawing problems")
-        if source == "demo":
-            drawn = _demo_problem(task, env, seed, horizon)
+        if source in ("demo", "replay"):
+            drawn = _demo_problem(task, env, seed, horizon, noisy=source == "replay")
         else:  # a behaviour episode starts at rest: its past is its start, held
             states, acts = collect_episode(task, seed, horizon, explore=False)
             drawn = states, acts, np.repeat(states[:1], PAST_STEPS, axis=0)
@@ -211,7 +226,8 @@ def load_or_generate(
         return generate(task, horizon, n, split=split, offset=offset, source=source)
     # the key covers everything that shapes the problems: task, policy, sizes, version and
     # the generation format (bump PROBLEMS_FORMAT when the way problems are drawn changes)
-    policy = task.demo_description if source == "demo" else task.policy_description
+    policy = {"demo": task.demo_description, "behaviour": task.policy_description,
+              "replay": {**task.demo_description, "replay_noise": task.replay_noise}}[source]
     recipe = json.dumps([task.env_id, task.env_kwargs, source, policy, __version__,
                          PROBLEMS_FORMAT, DEMO_MAX_STEPS, PAST_STEPS], sort_keys=True,
                         default=str)

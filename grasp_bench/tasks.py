@@ -39,8 +39,10 @@ class Task:
     goal_scales: tuple[float | None, ...] = ()
     #: Problem sources (:mod:`grasp_bench.problems`), the default first.
     problem_sources: tuple[str, ...] = ("behaviour",)
-    #: The goal-directed demonstrator's settings (source ``demo``).
+    #: The goal-directed demonstrator's settings (sources ``demo`` and ``replay``).
     demo_description: dict = field(default_factory=dict)
+    #: Action-noise stds of the noisy replays (source ``replay``): the training data's.
+    replay_noise: tuple[float, ...] = ()
     #: The env-action statistics of the task's training data (the shipped recipes'), which
     #: z-score the planners' actions where a checkpoint's manifest has none (the simulator).
     action_stats: ActionStats = ActionStats((0.0, 0.0), (1.0, 1.0))
@@ -104,12 +106,15 @@ PUSHT = Task(
     # DINO-WM eval_state: ||(agent_xy, block_xy) - goal||_2 < 20 px, angle error < pi/9;
     # velocities are not part of success.
     goal_scales=(20.0, 20.0, 20.0, 20.0, math.pi / 9, None, None),
-    # DINO-WM's problems are segments of (noisy) demonstrations; the random pushes stay
-    # as the harder stress set.
-    problem_sources=("demo", "behaviour"),
+    # DINO-WM's problems are segments of its validation split's noisy replays (replay);
+    # segments of the demonstrations themselves (demo); the random pushes stay as the
+    # harder stress set.
+    problem_sources=("demo", "replay", "behaviour"),
     # At the pace of the paper's data (envs.policies.demonstrator, "Pace").
     demo_description={"noise_std": 0.05, "epsilon": 0.02, "walk_speed": 0.35,
                       "speed_range": (0.2, 0.4)},
+    # grasp_bench.models.recipes.PUSHT_NOISE (tests/test_problems.py holds them equal)
+    replay_noise=(0.05, 0.1, 0.2, 0.3),
     # demonstrations and their noisy replays (grasp_bench.models.recipes, "pusht")
     action_stats=ActionStats((-0.005, 0.0069), (0.2667, 0.2685)),
 )

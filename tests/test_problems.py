@@ -130,7 +130,44 @@ def test_demo_problems_are_segments_of_the_seeds_demonstration():
         np.testing.assert_array_equal(actions[off:off + 20], acts)
 
 
-@pytest.mark.parametrize("source", ["demo", "behaviour"])
+def test_replay_problems_are_segments_of_the_seeds_noisy_replay():
+    """A replay problem is cut from its seed's demonstration replayed with action noise
+    of std replay_noise[seed % 4], and its goal is its own actions replayed, bit for bit."""
+    from envs import replay
+    from grasp_bench.problems import demonstration, noisy_replay
+
+    ps = generate(PUSHT, 20, 4, source="replay", split="tuning")
+    assert ps.source == "replay" and ps.actions.shape == (4, 20, 2)
+    env = PUSHT.make_env()
+    np.testing.assert_array_equal(replay(env, ps.starts, ps.actions)[:, -1], ps.goals)
+    for seed, start, acts, past in zip(ps.seeds, ps.starts, ps.actions, ps.past, strict=True):
+        states, noisy = noisy_replay(PUSHT, env, int(seed))
+        off = int(np.flatnonzero((states == start).all(axis=1))[0])
+        np.testing.assert_array_equal(noisy[off:off + 20], acts)
+        held = np.maximum(np.arange(off - len(past), off), 0)  # the first state, held
+        np.testing.assert_array_equal(past, states[held])
+        _, clean = demonstration(PUSHT, env, int(seed))
+        level = PUSHT.replay_noise[int(seed) % 4]
+        diff = (noisy - clean)[np.abs(noisy).max(1) < 1]  # rows the box did not clip
+        assert 0.8 * level < diff.std() < 1.2 * level
+
+
+def test_replay_noise_levels_are_the_training_datas():
+    from grasp_bench.models.recipes import PUSHT_NOISE
+
+    assert PUSHT.replay_noise == PUSHT_NOISE and len(set(PUSHT_NOISE)) == 4
+
+
+def test_replay_and_demo_problems_are_cached_apart(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRASP_BENCH_CACHE", str(tmp_path))
+    demo = load_or_generate(PUSHT, 20, 3, source="demo")
+    noisy = load_or_generate(PUSHT, 20, 3, source="replay")
+    assert len(list(tmp_path.rglob("*.npz"))) == 2
+    assert not np.array_equal(demo.actions, noisy.actions)
+    assert load_or_generate(PUSHT, 20, 3, source="replay").source == "replay"
+
+
+@pytest.mark.parametrize("source", ["demo", "replay", "behaviour"])
 def test_sources_draw_seeds_of_the_right_split_only(source):
     evaluation = generate(PUSHT, 30, 4, source=source)
     tuning = generate(PUSHT, 30, 4, source=source, split="tuning")
@@ -153,8 +190,11 @@ def test_demo_problem_source_checks():
     from grasp_bench.problems import resolve_source
 
     assert resolve_source(PUSHT, None) == "demo" and resolve_source(ballnav(), None) == "behaviour"
-    with pytest.raises(UserError, match="problem source"):
-        resolve_source(ballnav(), "demo")
+    for source in ("demo", "replay"):
+        with pytest.raises(UserError, match="problem source"):
+            resolve_source(ballnav(), source)
+    with pytest.raises(UserError, match="within 300 env steps"):
+        generate(PUSHT, 400, 2, source="replay")
     with pytest.raises(UserError, match="within 300 env steps"):
         generate(PUSHT, 400, 2, source="demo")
     with pytest.raises(UserError, match="shorter than H"):  # few demonstrations last 290 steps
