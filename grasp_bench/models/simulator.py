@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -33,6 +35,17 @@ def _replay_chunk(env_id: str, env_kwargs: dict, starts: np.ndarray,
     from envs import replay
 
     return replay(env_id, starts, actions, **env_kwargs)
+
+
+def _exit_with_parent(parent: int, poll_s: float = 0.5) -> None:
+    """Pool initializer: the worker ends once the process that started it is gone, so a
+    sweep killed by a signal (no cleanup runs) leaves no simulator workers behind."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 class SimulatorModel(nn.Module):
@@ -88,7 +101,9 @@ class SimulatorModel(nn.Module):
         if self.workers <= 1 or len(starts) < 2 * self.workers:
             return _replay_chunk(task.env_id, task.env_kwargs, starts, actions)
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
+                                             initializer=_exit_with_parent,
+                                             initargs=(os.getpid(),))
         idx = np.array_split(np.arange(len(starts)), self.workers)
         futures = [self._pool.submit(_replay_chunk, task.env_id, task.env_kwargs, starts[i],
                                      actions[i]) for i in idx]

@@ -1,5 +1,11 @@
 """The simulator behind the WorldModel protocol (the ceiling row)."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import numpy as np
 import torch
 
@@ -40,6 +46,46 @@ def test_any_leading_dims_and_the_worker_pool_agree():
     ref = replay(task.env_id, ps.starts, actions[0].reshape(4, 10, 2).numpy(),
                  **task.env_kwargs)
     np.testing.assert_allclose(serial[0, :, -1].numpy(), ref[:, -1])
+
+
+KILLED_PARENT = """
+import torch
+from grasp_bench.models.simulator import SimulatorModel
+from grasp_bench.tasks import get_task
+task = get_task("ballnav")
+model = SimulatorModel(task, workers=2)
+z = model.encode(torch.tensor([[100.0, 100.0, 0.0, 0.0]]).repeat(8, 1))
+model.rollout(z, torch.zeros(8, 2, 10, dtype=torch.float64))
+print(*[p.pid for p in model._pool._processes.values()], flush=True)
+import time; time.sleep(60)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False
+
+
+def test_a_killed_parent_leaves_no_simulator_workers():
+    """SIGKILL runs no cleanup: the pool's workers must notice their parent is gone."""
+    if not os.path.isdir("/proc"):
+        import pytest
+        pytest.skip("needs /proc")
+    parent = subprocess.Popen([sys.executable, "-c", KILLED_PARENT], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        workers = [int(p) for p in parent.stdout.readline().split()]
+        assert len(workers) == 2 and all(_alive(p) for p in workers)
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in workers)
 
 
 def test_cem_plans_with_the_simulator():
