@@ -10,8 +10,8 @@ Two sources (``--problem-source``), each drawing problem ``i`` from seed ``s`` o
   H yields no problem (counted as ``too_short``).
 * ``replay`` (Push-T; DINO-WM's validation split, which holds noisy replays of its
   demonstrations): the demonstration of seed ``s`` replayed open loop from its first
-  state with Gaussian action noise of std ``task.replay_noise[s % len]`` (the training
-  data's levels, :func:`grasp_bench.data.replay_episodes`; rng ``default_rng([s, 1])``),
+  state with Gaussian action noise of std ``task.replay_noise[s % len]`` (levels of the
+  training data's, :func:`grasp_bench.data.replay_episodes`; rng ``default_rng([s, 1])``),
   then cut as ``demo`` is: a random H-step segment, the goal its replay from the start.
 * ``behaviour``: the start is ``reset(seed=s)`` and the goal is the state after running
   the task's scripted behaviour policy (the random pusher; BallNav's path follower) for H

@@ -106,15 +106,17 @@ PUSHT = Task(
     # DINO-WM eval_state: ||(agent_xy, block_xy) - goal||_2 < 20 px, angle error < pi/9;
     # velocities are not part of success.
     goal_scales=(20.0, 20.0, 20.0, 20.0, math.pi / 9, None, None),
-    # DINO-WM's problems are segments of its validation split's noisy replays (replay);
-    # segments of the demonstrations themselves (demo); the random pushes stay as the
-    # harder stress set.
-    problem_sources=("demo", "replay", "behaviour"),
+    # DINO-WM's problems are segments of its validation split's noisy replays (replay, the
+    # default); segments of the demonstrations themselves (demo) move the T further; the
+    # random pushes stay as the harder stress set.
+    problem_sources=("replay", "demo", "behaviour"),
     # At the pace of the paper's data (envs.policies.demonstrator, "Pace").
     demo_description={"noise_std": 0.05, "epsilon": 0.02, "walk_speed": 0.35,
                       "speed_range": (0.2, 0.4)},
-    # grasp_bench.models.recipes.PUSHT_NOISE (tests/test_problems.py holds them equal)
-    replay_noise=(0.05, 0.1, 0.2, 0.3),
+    # The training data's two lowest levels (grasp_bench.models.recipes.PUSHT_NOISE): the
+    # replays' action std is then that of DINO-WM's published pusht_noise data (0.2019)
+    # within 10 % (0.217 pooled); with 0.2 and 0.3 too it would be 0.276, 37 % above.
+    replay_noise=(0.05, 0.1),
     # demonstrations and their noisy replays (grasp_bench.models.recipes, "pusht")
     action_stats=ActionStats((-0.005, 0.0069), (0.2667, 0.2685)),
 )

@@ -28,7 +28,7 @@ def test_the_simulator_reproduces_every_problem_and_wrong_actions_fail():
 def test_reference_fidelity_report_of_the_simulator_is_one():
     report = reference_fidelity(PUSHT, SimulatorModel(PUSHT, workers=1), horizons=(10, 20), n=3,
                                 split="tuning")
-    assert report["source"] == "demo" and report["split"] == "tuning"
+    assert report["source"] == "replay" and report["split"] == "tuning"  # Push-T's default
     for h in ("H10", "H20"):
         assert report[h]["rate"] == 1.0 and report[h]["n"] == 3
         assert report[h]["ci"][0] < 1.0 <= report[h]["ci"][1] + 1e-9

@@ -128,11 +128,12 @@ def test_resume_refuses_another_problem_source(tiny_checkpoint, tmp_path):
     out = tmp_path / "run"
     assert invoke(*run_args(tiny_checkpoint, out)).exit_code == 0
     meta = json.loads((out / "meta.json").read_text())
-    assert meta["extra"]["options"]["problem_source"] == "demo"  # Push-T's default
-    assert meta["seeds"]["problem_source"] == "demo"
+    assert meta["extra"]["options"]["problem_source"] == "replay"  # Push-T's default
+    assert meta["seeds"]["problem_source"] == "replay"
     res = invoke("sweep", "--resume", out, "--problem-source", "behaviour")
     assert res.exit_code == 2 and "behaviour" in res.output and "Traceback" not in res.output
-    assert invoke("sweep", "--resume", out, "--problem-source", "demo").exit_code == 0
+    assert invoke("sweep", "--resume", out, "--problem-source", "demo").exit_code == 2
+    assert invoke("sweep", "--resume", out, "--problem-source", "replay").exit_code == 0
 
 
 def test_runs_made_before_problem_sources_resume_as_behaviour(tiny_checkpoint, tmp_path):

@@ -73,7 +73,7 @@ def test_tuning_touches_tuning_seeds_only_and_confirms_with_fresh_ones(ctx, monk
     assert len(search) == 12 and len(fresh) == 4
     seeds = {s for c in scripted.calls for s in c[0]}
     assert all(s in TUNING and s not in EVALUATION for s in seeds)
-    # demo problems skip seeds whose segment starts solved: the first 10 accepted from each
+    # replay problems skip seeds whose segment starts solved: the first 10 accepted from each
     for calls, offset in ((search, SEARCH_OFFSET), (fresh, FRESH_OFFSET)):
         drawn = {s for c in calls for s in c[0]}
         assert len(drawn) == 10 and min(drawn) == TUNING.start + offset
