@@ -93,8 +93,9 @@ _CEM_SRC = "le-wm-grasp grasp_cem_sync.yaml"
 #: the six tuned GRASP configs (Push-T and BallNav x H = 40, 60, 80; 30 trials each):
 #: ``results/reference/tuned/ballnav-statemlp.json`` and, for Push-T, the study before the
 #: pace change, ``results/reference/tuned/history/pusht-statemlp-before-pace.json``
-#: (entries ``grasp``); the Push-T study at the paper's pace kept these defaults at H = 40
-#: and 60 (``results/reference/tuned/pusht-statemlp.json``)
+#: (entries ``grasp``); the Push-T studies at the paper's pace kept these defaults, on demo
+#: problems at H = 40 and 60 (``tuned/history/pusht-statemlp-demo-problems.json``) and on
+#: replay problems at H = 40, 60 and 80 (``results/reference/tuned/pusht-statemlp.json``)
 _TUNED = "tuned: median of the six studies in results/reference/tuned/"
 
 
