@@ -11,7 +11,9 @@ reference fidelity on the 100 validation demo problems at H = 40 and 60.
 ``git show a4d7070:checkpoints/pusht-pixel.pt``).  Levers: ``K`` frames of history,
 predictor ``hidden`` width and 3x3 conv ``layers``, ``R`` open-loop steps in the loss,
 ``attn=1`` a patch-token transformer (``hidden`` wide, ``layers`` deep) instead of the
-convs.  Appends one JSON line per run to ``DIR/results.jsonl``.
+convs, ``mlp=1`` an MLP on the whole flattened grid (``hidden`` wide, ``layers`` linear
+layers: every patch sees every other in one step).  Appends one JSON line per run to
+``DIR/results.jsonl``.
 """
 
 import argparse
@@ -31,7 +33,8 @@ from grasp_bench.models.recipes import RECIPES, recipe_data
 from grasp_bench.problems import generate
 from grasp_bench.tasks import get_task
 
-DEFAULTS = dict(K=1, hidden=32, layers=3, R=3, steps=3000, batch=256, lr=2e-3, attn=0, heads=4)
+DEFAULTS = dict(K=1, hidden=32, layers=3, R=3, steps=3000, batch=256, lr=2e-3, attn=0, heads=4,
+                mlp=0)
 C, G, k = 16, 8, 5
 
 
@@ -77,6 +80,24 @@ class Tokens(nn.Module):
         n = len(zs)
         h = self.inp(zs.reshape(n, -1, G * G).transpose(1, 2)) + self.pos + self.ae(a)[:, None]
         return zs[:, -1] + self.out(self.tf(h)).transpose(1, 2).reshape(n, C, G, G)
+
+
+class Flat(nn.Module):
+    """The same step with an MLP on the flattened grids of the K frames and the action."""
+
+    def __init__(self, K, hidden, layers):
+        super().__init__()
+        dims = [K * C * G * G + 2 * k] + [hidden] * (layers - 1)
+        mods: list[nn.Module] = []
+        for a, b in zip(dims[:-1], dims[1:], strict=True):
+            mods += [nn.Linear(a, b), nn.SiLU()]
+        self.p = nn.Sequential(*mods, nn.Linear(dims[-1], C * G * G))
+        nn.init.zeros_(self.p[-1].weight)
+        nn.init.zeros_(self.p[-1].bias)
+
+    def step(self, zs, a):
+        n = len(zs)
+        return zs[:, -1] + self.p(torch.cat([zs.reshape(n, -1), a], 1)).reshape(n, C, G, G)
 
 
 def rollout(model, zs, acts):  # (N, K, C, G, G), (N, T, A) -> (N, T, C, G, G)
@@ -132,6 +153,7 @@ def main() -> None:
     (tr, Ztr), (va, Zva) = load("train"), load("validation")
     (wi, wa), (vi, vaa) = windows(tr), windows(va)
     model = (Tokens(K, V["hidden"], V["layers"], V["heads"]) if V["attn"]
+             else Flat(K, V["hidden"], V["layers"]) if V["mlp"]
              else Convs(K, V["hidden"], V["layers"]))
 
     def loss_fn(Z, idx, acts):  # teacher forcing + open loop, on the newest frames
