@@ -170,7 +170,7 @@ def test_models_measures_a_plugin_checkpoint(plugin_dirs, tmp_path, monkeypatch)
     row = next(line for line in res.output.splitlines() if "lin.pt" in line)
     assert "LinearDynamics" in row and "measured now" in res.output
     assert re.search(r"block_pos_px \d", row)  # open-loop errors (px)
-    assert re.search(r"\d+/\d+/\d+ \(demo, n=3\)", row)  # fidelity at H = 40/60/80 (%)
+    assert re.search(r"\d+/\d+/\d+ \(replay, n=3\)", row)  # fidelity at H = 40/60/80 (%)
     assert out.with_suffix(".json").read_bytes() == before  # the file is left as it is
 
 

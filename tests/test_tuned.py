@@ -9,7 +9,7 @@ from grasp_bench.options import SweepOptions, prepare
 from grasp_bench.tuned import FORMAT, load_tuned, lookup, record_entry
 
 
-def entry(source="demo", **config):
+def entry(source="replay", **config):  # Push-T's default source
     return {"source": "tuned", "config": config, "protocol": {"problem_source": source}}
 
 
@@ -31,7 +31,7 @@ def test_record_entry_merges_and_refuses_another_model(tmp_path):
     with pytest.raises(UserError, match="another env or model"):
         record_entry(path, planner="gd", horizon=40, entry=entry(), **{**kw, "sha256": "x"})
     assert load_tuned(path) == data  # untouched
-    with pytest.raises(UserError, match="tuned on demo problems, not behaviour"):
+    with pytest.raises(UserError, match="tuned on replay problems, not behaviour"):
         record_entry(path, planner="gd", horizon=80, entry=entry("behaviour"), **kw)
     assert load_tuned(path) == data
 
@@ -88,8 +88,11 @@ def test_configs_tuned_on_other_problems_are_refused(tiny_checkpoint, tmp_path):
                  horizon=10, entry=legacy)
     opts = SweepOptions(planners=("gd",), horizons=(10,), episodes=2, tuned=str(path),
                         checkpoint=str(tiny_checkpoint))
-    with pytest.raises(UserError, match="tuned on behaviour problems, not this run's demo"):
+    with pytest.raises(UserError, match="tuned on behaviour problems, not this run's replay"):
         prepare(opts)
+    with pytest.raises(UserError, match="not this run's demo; tune on them or pass "
+                                        "--problem-source behaviour"):
+        prepare(SweepOptions(**{**opts.to_dict(), "problem_source": "demo"}))
     prep = prepare(SweepOptions(**{**opts.to_dict(), "planners": ("gd",), "horizons": (10,),
                                    "overrides": (), "problem_source": "behaviour"}))
     assert prep.cell_overrides("gd", 10) == {"lr": 0.2}

@@ -62,7 +62,7 @@ def test_tune_writes_the_storage_the_tuned_file_and_every_trial(tuned):
             lo, hi = e["fresh"][f"ci_{metric}"]
             assert 0 <= lo <= e["fresh"][f"rate_{metric}"] <= hi <= 1
         assert e["protocol"]["score"].startswith("executed")
-        done, _ = complete_trials(tuned / "s.db", f"{planner}-H5-P2-demo")
+        done, _ = complete_trials(tuned / "s.db", f"{planner}-H5-P2-replay")
         assert len(done) == 3
     trials = pd.read_csv(tuned / "tuned-trials.csv")
     assert len(trials) == 6 and trials["default"].sum() == 2
@@ -99,7 +99,7 @@ def record_scoring(monkeypatch) -> list[str]:
 
 def test_a_second_tune_needs_resume_which_adds_nothing_to_finished_studies(
         tuned, tiny_checkpoint, monkeypatch):
-    names = ("gd-H5-P2-demo", "cem-H5-P2-demo")
+    names = ("gd-H5-P2-replay", "cem-H5-P2-replay")
     before = {n: study_state(tuned / "s.db", n) for n in names}
     entries = tuned_entries(tuned / "tuned.json")
     scored = record_scoring(monkeypatch)
@@ -108,7 +108,7 @@ def test_a_second_tune_needs_resume_which_adds_nothing_to_finished_studies(
     assert "--resume" in res.stderr
     res = runner.invoke(app, [*tune_args(tiny_checkpoint, tuned), "--resume"])
     assert res.exit_code == 0, res.output
-    assert len(complete_trials(tuned / "s.db", "gd-H5-P2-demo")[0]) == 3
+    assert len(complete_trials(tuned / "s.db", "gd-H5-P2-replay")[0]) == 3
     # finished studies are left alone: nothing is scored again, no trial or score changes
     assert scored == []
     assert {n: study_state(tuned / "s.db", n) for n in names} == before
@@ -120,17 +120,17 @@ def test_resume_runs_only_the_unfinished_study(tiny_checkpoint, tmp_path, monkey
     and entry as they were."""
     res = runner.invoke(app, tune_args(tiny_checkpoint, tmp_path, planners="gd"))
     assert res.exit_code == 0, res.output
-    gd = study_state(tmp_path / "s.db", "gd-H5-P2-demo")
+    gd = study_state(tmp_path / "s.db", "gd-H5-P2-replay")
     gd_entry = tuned_entries(tmp_path / "tuned.json")["gd"]
     scored = record_scoring(monkeypatch)
     res = runner.invoke(app, [*tune_args(tiny_checkpoint, tmp_path), "--resume"])
     assert res.exit_code == 0, res.output
     assert set(scored) == {"cem"}  # its 3 trials, then its confirmations
     assert scored.count("cem") >= 3
-    assert study_state(tmp_path / "s.db", "gd-H5-P2-demo") == gd
+    assert study_state(tmp_path / "s.db", "gd-H5-P2-replay") == gd
     entries = tuned_entries(tmp_path / "tuned.json")
     assert entries["gd"] == gd_entry and set(entries) == {"gd", "cem"}
-    assert len(complete_trials(tmp_path / "s.db", "cem-H5-P2-demo")[0]) == 3
+    assert len(complete_trials(tmp_path / "s.db", "cem-H5-P2-replay")[0]) == 3
 
 
 def test_run_uses_tuned_configs_and_report_compares(tuned, tiny_checkpoint, tmp_path):
@@ -174,7 +174,7 @@ def test_sigkill_mid_study_then_resume_loses_and_repeats_no_trial(tiny_checkpoin
     env = {**os.environ, "GRASP_BENCH_CACHE": str(tmp_path / "cache")}
     proc = subprocess.Popen([GRASP_BENCH, *args[0:]], env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=open(tmp_path / "err", "w"))
-    db, name, before = tmp_path / "s.db", "gd-H5-P2-demo", []
+    db, name, before = tmp_path / "s.db", "gd-H5-P2-replay", []
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
