@@ -216,6 +216,14 @@ def generate(task: Task, horizon: int, n: int, *, split: str = "evaluation", off
                       np.asarray(pasts))
 
 
+def source_settings(task: Task, source: str) -> dict:
+    """The settings that shape a source's problems beyond its seeds: the demonstrator's
+    (``demo``; ``replay`` adds its noise levels) or the behaviour policy's.  Part of the
+    cache key, and recorded in a run's ``meta.json``."""
+    return {"demo": task.demo_description, "behaviour": task.policy_description,
+            "replay": {**task.demo_description, "replay_noise": task.replay_noise}}[source]
+
+
 def load_or_generate(
     task: Task, horizon: int, n: int, *, split: str = "evaluation", offset: int = 0,
     source: str | None = None, cache: bool = True,
@@ -226,8 +234,7 @@ def load_or_generate(
         return generate(task, horizon, n, split=split, offset=offset, source=source)
     # the key covers everything that shapes the problems: task, policy, sizes, version and
     # the generation format (bump PROBLEMS_FORMAT when the way problems are drawn changes)
-    policy = {"demo": task.demo_description, "behaviour": task.policy_description,
-              "replay": {**task.demo_description, "replay_noise": task.replay_noise}}[source]
+    policy = source_settings(task, source)
     recipe = json.dumps([task.env_id, task.env_kwargs, source, policy, __version__,
                          PROBLEMS_FORMAT, DEMO_MAX_STEPS, PAST_STEPS], sort_keys=True,
                         default=str)

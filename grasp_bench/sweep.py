@@ -107,6 +107,7 @@ def run_sweep(
     ``meta.json`` records the machine (CPU, threads, load before the first and after the
     last cell of each session) next to the options.
     """
+    from grasp_bench.problems import source_settings
     from grasp_bench.tuned import tuned_meta
 
     opts = prep.options
@@ -116,6 +117,7 @@ def run_sweep(
             ["grasp-bench", *sys.argv[1:]],
             seeds={"planner_seed": opts.seed, "problem_split": opts.problem_split,
                    "problem_source": opts.problem_source,
+                   "problem_settings": source_settings(prep.task, opts.problem_source),
                    "problem_seeds_start": SPLITS[opts.problem_split].start + opts.problem_offset},
             device_name=device_name(prep.device),
             checkpoints={prep.task.tag: prep.manifest["sha256"]},

@@ -130,6 +130,7 @@ def test_resume_refuses_another_problem_source(tiny_checkpoint, tmp_path):
     meta = json.loads((out / "meta.json").read_text())
     assert meta["extra"]["options"]["problem_source"] == "replay"  # Push-T's default
     assert meta["seeds"]["problem_source"] == "replay"
+    assert meta["seeds"]["problem_settings"]["replay_noise"] == [0.05, 0.1]  # its levels
     res = invoke("sweep", "--resume", out, "--problem-source", "behaviour")
     assert res.exit_code == 2 and "behaviour" in res.output and "Traceback" not in res.output
     assert invoke("sweep", "--resume", out, "--problem-source", "demo").exit_code == 2
