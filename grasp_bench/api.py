@@ -106,7 +106,7 @@ def problems(env: str, horizon: int, n: int, split: str = "evaluation", offset: 
     """``n`` problems at ``horizon`` env steps, as ``run`` draws them (cached on disk).
 
     ``split``: ``evaluation`` or ``tuning``; ``offset``: first seed into the split;
-    ``source``: ``demo`` or ``behaviour`` (None: the env's default).  Returns starts and
+    ``source``: ``replay``, ``demo`` or ``behaviour`` (None: the env's default).  Returns starts and
     goals ``(n, S)`` (env states: px, rad, px/s) and reference actions ``(n, H, 2)``.
     """
     from grasp_bench.problems import load_or_generate

@@ -52,7 +52,7 @@ class SweepOptions:
     model: str = "learned"  # the state model; latent, pixel: the others; "simulator": ceiling
     threads: int = DEFAULT_THREADS  # torch CPU threads
     tuned: str | None = None  # tuned-config file, "shipped" for the env's and model's own
-    problem_source: str | None = None  # demo or behaviour; None: the task's default
+    problem_source: str | None = None  # replay, demo or behaviour; None: the task's default
 
     def to_dict(self) -> dict:
         d = asdict(self)

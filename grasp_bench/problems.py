@@ -1,14 +1,14 @@
 """Start/goal problem sets at horizon H, feasible by construction.
 
-Two sources (``--problem-source``), each drawing problem ``i`` from seed ``s`` of the split:
+Three sources (``--problem-source``), each drawing problem ``i`` from seed ``s`` of the split:
 
-* ``demo`` (Push-T's default; DINO-WM's ``dset`` protocol, ``plan.py: prepare_targets``):
+* ``demo`` (DINO-WM's ``dset`` protocol, ``plan.py: prepare_targets``, on clean episodes):
   a goal-directed demonstration (:func:`envs.policies.demonstrate`: the T pushed onto its
   goal pose from ``reset(seed=s)``, with exploration noise) is cut at a random offset
   (drawn from ``default_rng([s, H])``); the start is the state there and the goal is the
   replay, from that start, of the segment's own H actions.  A demonstration shorter than
   H yields no problem (counted as ``too_short``).
-* ``replay`` (Push-T; DINO-WM's validation split, which holds noisy replays of its
+* ``replay`` (Push-T's default; DINO-WM's validation split holds noisy replays of its
   demonstrations): the demonstration of seed ``s`` replayed open loop from its first
   state with Gaussian action noise of std ``task.replay_noise[s % len]`` (levels of the
   training data's, :func:`grasp_bench.data.replay_episodes`; rng ``default_rng([s, 1])``),
@@ -18,7 +18,7 @@ Two sources (``--problem-source``), each drawing problem ``i`` from seed ``s`` o
   env steps from there.
 
 Each problem also keeps the :data:`PAST_STEPS` env states before its start (``past``): the
-demonstration's, held at its first state before the demonstration began; a behaviour
+demonstration's (or its noisy replay's), held at its first state before it began; a behaviour
 episode starts at rest, so its start repeated.  A world model with a history of frames
 (:class:`~grasp_bench.models.base.HistoryModel`) sees them; the others ignore them.
 
@@ -74,7 +74,7 @@ class ProblemSet:
     rejected: int
     crossing_fraction: float | None  # BallNav: straight start->goal line crosses a wall
     source: str = "behaviour"  # see the module docstring
-    too_short: int = 0  # demo: demonstrations shorter than H (no problem drawn)
+    too_short: int = 0  # demo, replay: episodes shorter than H (no problem drawn)
     past: np.ndarray | None = None  # (n, PAST_STEPS, S); None: each start held still
 
     def past_states(self) -> np.ndarray:
@@ -139,7 +139,7 @@ def check_horizon(horizon: int, source: str) -> None:
 
     if source in ("demo", "replay") and horizon > DEMO_MAX_STEPS:
         raise UserError(f"H = {horizon}: demonstrations end within {DEMO_MAX_STEPS} env steps, "
-                        "so no demo segment is that long; choose a shorter horizon or "
+                        f"so no {source} segment is that long; choose a shorter horizon or "
                         "--problem-source behaviour")
     if horizon > MAX_EPISODE_STEPS:
         raise UserError(f"H = {horizon} is longer than the env's episodes ({MAX_EPISODE_STEPS} "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import typing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -133,6 +134,14 @@ def check_same_model(run_dir: Path, prep: Prepared, *, tuned: bool = True) -> No
     if tuned and was != now:
         raise UserError(f"{run_dir}: its tuned configs (sha256 {str(was)[:12]}) are not the "
                         f"current ones ({str(now)[:12]})")
+    from grasp_bench.problems import source_settings
+
+    was_settings = meta.get("seeds", {}).get("problem_settings")  # absent in older runs
+    now_settings = json.loads(json.dumps(source_settings(prep.task,
+                                                         prep.options.problem_source)))
+    if was_settings is not None and was_settings != now_settings:
+        raise UserError(f"{run_dir}: its problems were drawn with other settings "
+                        f"({was_settings}, now {now_settings}); start a new run")
     version = meta.get("versions", {}).get("grasp-bench")
     if version != __version__:
         raise UserError(f"{run_dir}: made by grasp-bench {version}, this is {__version__}")

@@ -68,6 +68,7 @@ def test_train_on_episodes_shorter_than_the_rollout_loss_is_one_line(tmp_path):
         (("collect", "--env", "cartpole"), "unknown env"),
         (("collect", "--episodes", 0), "--episodes must be a positive"),
         (("collect", "--split", "evaluation"), "--split must be train or validation"),
+        (("collect", "--source", "replay"), "--source must be one of demo, behaviour"),
         (("train", "--env", "pusht", "--data", "missing.npz"), "not found"),
         (("train", "--epochs", -1), "--epochs must be a positive"),
         (("models", "--dir", "nowhere"), "no checkpoints"),

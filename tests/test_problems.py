@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -169,6 +171,10 @@ def test_replay_and_demo_problems_are_cached_apart(tmp_path, monkeypatch):
     assert len(list(tmp_path.rglob("*.npz"))) == 2
     assert not np.array_equal(demo.actions, noisy.actions)
     assert load_or_generate(PUSHT, 20, 3, source="replay").source == "replay"
+    louder = dataclasses.replace(PUSHT, replay_noise=(0.2,))  # the levels are in the key
+    assert not np.array_equal(load_or_generate(louder, 20, 3, source="replay").actions,
+                              noisy.actions)
+    assert len(list(tmp_path.rglob("*.npz"))) == 3
 
 
 @pytest.mark.parametrize("source", ["demo", "replay", "behaviour"])

@@ -128,9 +128,9 @@ LayoutOpt = Annotated[
 DeviceOpt = Annotated[str, typer.Option(help="auto (cuda if available), cpu or cuda.")]
 ThreadsOpt = Annotated[int, typer.Option(help="torch CPU threads (recorded in meta.json).")]
 SourceOpt = Annotated[str | None, typer.Option(
-    help="Problem source: demo (random H-step segments of goal-directed demonstrations; "
-         "Push-T's default), replay (Push-T: the same cut from the demonstrations' noisy "
-         "replays, as DINO-WM's validation split is) or behaviour (the first H steps of the "
+    help="Problem source: replay (Push-T's default: random H-step segments of noisy "
+         "replays of goal-directed demonstrations, as DINO-WM's validation split holds), demo "
+         "(the same cut from the demonstrations themselves) or behaviour (the first H steps of the "
          "scripted behaviour policy: random pushes, BallNav's path follower; the harder "
          "stress set).")]
 

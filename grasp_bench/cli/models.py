@@ -91,8 +91,9 @@ def collect(
     _positive("steps", steps)
     if split not in ("train", "validation"):
         raise UserError(f"--split must be train or validation (got {split!r})")
-    if source not in ("behaviour", *task.problem_sources):
-        raise UserError(f"--source must be one of {', '.join(task.problem_sources)} for "
+    sources = [s for s in task.problem_sources if s != "replay"]  # replays: `checkpoints`
+    if source not in sources:
+        raise UserError(f"--source must be one of {', '.join(sources)} for "
                         f"{task.name} (got {source!r})")
     out = _writable_file(out or Path("data") / f"{task.tag}-{split}.npz")
     with progress_bar() as bar:

@@ -65,8 +65,9 @@ def tts_column(metric: str) -> str:
 CELL_KEYS: tuple[str, ...] = ("env", "mode", "planner", "horizon")
 """Columns that identify a sweep cell."""
 
-#: Where a cell's problems come from (``demo`` or ``behaviour``, :mod:`grasp_bench.problems`);
-#: files written before the column existed hold behaviour problems.
+#: Where a cell's problems come from (``replay``, ``demo`` or ``behaviour``,
+#: :mod:`grasp_bench.problems`); files written before the column existed hold behaviour
+#: problems.
 SOURCE_COLUMN = "problem_source"
 LEGACY_SOURCE = "behaviour"
 

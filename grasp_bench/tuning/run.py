@@ -59,7 +59,7 @@ class TuneOptions:
     objective: str = "task"
     checkpoint: str | None = None
     model: str = "learned"  # learned (state model), latent, pixel, or simulator
-    problem_source: str | None = None  # demo or behaviour; None: the task's default
+    problem_source: str | None = None  # replay, demo or behaviour; None: the task's default
 
 
 def prepare_tuning(opts: TuneOptions) -> tuple[Prepared, list[StudySpec]]:

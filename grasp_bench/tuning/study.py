@@ -55,7 +55,7 @@ class StudySpec:
     time_cap: float  # cap = time_cap x the default's planning time
     rescore: int  # best configs confirmed on fresh problems
     fixed: tuple[tuple[str, object], ...] = ()  # fields held fixed (``--set``)
-    source: str = "demo"  # problem source (grasp_bench.problems)
+    source: str = "replay"  # problem source (grasp_bench.problems)
 
     @property
     def name(self) -> str:

@@ -137,6 +137,20 @@ def test_resume_refuses_another_problem_source(tiny_checkpoint, tmp_path):
     assert invoke("sweep", "--resume", out, "--problem-source", "replay").exit_code == 0
 
 
+def test_resume_refuses_problems_drawn_with_other_settings(tiny_checkpoint, tmp_path):
+    out = tmp_path / "run"
+    assert invoke(*run_args(tiny_checkpoint, out)).exit_code == 0
+    meta = json.loads((out / "meta.json").read_text())
+    meta["seeds"]["problem_settings"]["replay_noise"] = [0.3]  # as if the levels had changed
+    (out / "meta.json").write_text(json.dumps(meta))
+    res = invoke("sweep", "--resume", out)
+    assert res.exit_code == 2 and "other settings" in res.output and "0.3" in res.output
+    assert "Traceback" not in res.output
+    del meta["seeds"]["problem_settings"]  # a run made before they were recorded resumes
+    (out / "meta.json").write_text(json.dumps(meta))
+    assert invoke("sweep", "--resume", out).exit_code == 0
+
+
 def test_runs_made_before_problem_sources_resume_as_behaviour(tiny_checkpoint, tmp_path):
     from grasp_bench.rundir import options_of_run
 
