@@ -129,6 +129,14 @@ def demo_episode(task: Task, seed: int, steps: int) -> tuple[np.ndarray, np.ndar
     return np.asarray(states, np.float64), np.asarray(actions, np.float32).reshape(-1, 2)
 
 
+def with_action_noise(actions: np.ndarray, level: float, key: list[int]) -> np.ndarray:
+    """``actions (L, A)`` plus Gaussian noise of std ``level`` (rng ``default_rng(key)``),
+    clipped to the action box: the noisy replays of the training data and of the ``replay``
+    problems (:mod:`grasp_bench.problems`)."""
+    noise = np.random.default_rng(key).normal(0.0, level, np.shape(actions))
+    return np.clip(actions + noise, -1.0, 1.0)
+
+
 def replay_episodes(task: Task, seed: int, steps: int,
                     noise_levels: tuple[float, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
     """The demonstration of ``seed`` replayed open loop once per noise level, as DINO-WM's
@@ -142,9 +150,7 @@ def replay_episodes(task: Task, seed: int, steps: int,
     env = task.make_env()
     out = []
     for r, level in enumerate(noise_levels):
-        rng = np.random.default_rng([seed, r])
-        noisy = np.clip(actions + rng.normal(0.0, level, actions.shape), -1.0, 1.0)
-        noisy = noisy.astype(np.float32)
+        noisy = with_action_noise(actions, level, [seed, r]).astype(np.float32)
         out.append((replay(env, states[:1], noisy[None])[0], noisy))
     env.close()
     return out

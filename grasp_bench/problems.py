@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from envs import replay
-from grasp_bench.data import collect_episode
+from grasp_bench.data import collect_episode, with_action_noise
 from grasp_bench.errors import UserError
 from grasp_bench.models.base import PAST_STEPS
 from grasp_bench.seeds import SPLITS
@@ -112,6 +112,8 @@ def resolve_source(task: Task, source: str | None) -> str:
 PROBLEMS_FORMAT = 3
 #: Step limit of a demonstration (the env's episode length).
 DEMO_MAX_STEPS = 300
+#: The sources cut from a demonstration (itself, or its noisy replay).
+DEMO_SOURCES = ("demo", "replay")
 #: Demonstrations already run in this process, by (settings, seed): a sweep's horizons
 #: cut their segments from the same episodes.
 _DEMOS: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
@@ -137,7 +139,7 @@ def check_horizon(horizon: int, source: str) -> None:
     (:data:`DEMO_MAX_STEPS`)."""
     from envs import MAX_EPISODE_STEPS
 
-    if source in ("demo", "replay") and horizon > DEMO_MAX_STEPS:
+    if source in DEMO_SOURCES and horizon > DEMO_MAX_STEPS:
         raise UserError(f"H = {horizon}: demonstrations end within {DEMO_MAX_STEPS} env steps, "
                         f"so no {source} segment is that long; choose a shorter horizon or "
                         "--problem-source behaviour")
@@ -151,8 +153,7 @@ def noisy_replay(task: Task, env, seed: int) -> tuple[np.ndarray, np.ndarray]:
     ``replay``): states ``(L+1, S)`` and the noisy actions ``(L, A)``."""
     states, actions = demonstration(task, env, seed)
     level = task.replay_noise[seed % len(task.replay_noise)]
-    noise = np.random.default_rng([seed, 1]).normal(0.0, level, np.shape(actions))
-    noisy = np.clip(np.asarray(actions, np.float64) + noise, -1.0, 1.0)
+    noisy = with_action_noise(np.asarray(actions, np.float64), level, [seed, 1])
     return replay(env, states[:1], noisy[None])[0], noisy
 
 
@@ -186,7 +187,7 @@ def generate(task: Task, horizon: int, n: int, *, split: str = "evaluation", off
     while len(seeds) < n:
         if seed >= seed_range.stop:
             raise UserError(f"ran out of {split} seeds while drawing problems")
-        if source in ("demo", "replay"):
+        if source in DEMO_SOURCES:
             drawn = _demo_problem(task, env, seed, horizon, noisy=source == "replay")
         else:  # a behaviour episode starts at rest: its past is its start, held
             states, acts = collect_episode(task, seed, horizon, explore=False)

@@ -91,7 +91,8 @@ def collect(
     _positive("steps", steps)
     if split not in ("train", "validation"):
         raise UserError(f"--split must be train or validation (got {split!r})")
-    sources = [s for s in task.problem_sources if s != "replay"]  # replays: `checkpoints`
+    # noisy replays need noise levels: the recipes make them (`grasp-bench checkpoints`)
+    sources = [s for s in task.problem_sources if s != "replay"]
     if source not in sources:
         raise UserError(f"--source must be one of {', '.join(sources)} for "
                         f"{task.name} (got {source!r})")
