@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from grasp_bench.errors import UserError
+from grasp_bench.models.keypoint import KeypointConfig, KeypointWM
 from grasp_bench.models.latent import LatentConfig, LatentMLP
 from grasp_bench.models.mlp import MLPConfig, StateMLP
 from grasp_bench.models.pixel import PixelConfig, PixelWM
@@ -26,7 +27,7 @@ FORMAT = "grasp-bench-checkpoint/1"
 #: architecture class name (in the manifest) -> (model class, config class); plugins add
 #: theirs with :func:`register_architecture` (see :mod:`grasp_bench.plugins`)
 ARCHITECTURES = {"StateMLP": (StateMLP, MLPConfig), "LatentMLP": (LatentMLP, LatentConfig),
-                 "PixelWM": (PixelWM, PixelConfig)}
+                 "PixelWM": (PixelWM, PixelConfig), "KeypointWM": (KeypointWM, KeypointConfig)}
 #: what every model must have: the WorldModel protocol, and ``decode`` for the harness
 PROTOCOL_METHODS = ("encode", "decode", "step", "rollout")
 PROTOCOL_ATTRIBUTES = ("frameskip", "action_dim", "latent_dim")

@@ -28,6 +28,7 @@ import torch
 
 from grasp_bench.data import Trajectories, past_indices, window_actions, window_indices
 from grasp_bench.models.camera import in_view
+from grasp_bench.models.keypoint import KeypointConfig, KeypointWM
 from grasp_bench.models.pixel import PixelConfig, PixelWM
 from grasp_bench.models.train import TrainResult
 
@@ -44,6 +45,9 @@ class PixelTrainConfig:
     predictor_epochs: int = 15
     max_windows: int = 60_000  # predictor windows per epoch (subsampled)
     rollout_steps: int = 3
+    #: windows start every this many env steps of an episode (the frameskip: each frame is
+    #: encoded once for every window it is in, and neighbouring starts see near-equal frames)
+    window_stride: int = 1
     probe_epochs: int = 20
     batch_size: int = 256
     lr: float = 2e-3
@@ -51,12 +55,12 @@ class PixelTrainConfig:
 
 
 def windows(data: Trajectories, k: int, steps: int, camera,
-            history: int = 1) -> tuple[np.ndarray, np.ndarray]:
+            history: int = 1, stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the states ``(M, history-1+steps+1)`` (into ``data.states``, every ``k``
     env steps: the ``history-1`` before the window's start, held at the episode's first
     state before it began, then the window's) and the stacked actions ``(M, steps, k*A)``
     of every window whose states are in view."""
-    s_idx, a_idx = window_indices(data, k, steps)
+    s_idx, a_idx = window_indices(data, k, steps, stride)
     past = past_indices(data, s_idx[:, 0], k * np.arange(history - 1, 0, -1))
     s_idx = np.concatenate([past, s_idx], axis=1)
     ok = in_view(camera, data.states)[s_idx].all(axis=1)
@@ -127,7 +131,7 @@ def train_pixel_model(train: Trajectories, val: Trajectories, arch: PixelConfig,
     ``"random"``: keep the encoder at its random initialization, frozen."""
     torch.manual_seed(cfg.seed)
     t0 = time.perf_counter()
-    model = PixelWM(arch).to(device)
+    model = (KeypointWM if isinstance(arch, KeypointConfig) else PixelWM)(arch).to(device)
     cam = arch.camera()
     rng = np.random.default_rng(cfg.seed)
     seen = train.states[in_view(cam, train.states)]
@@ -142,6 +146,9 @@ def train_pixel_model(train: Trajectories, val: Trajectories, arch: PixelConfig,
     elif encoder_from is not None:
         for name in ("encoder", "decoder"):
             getattr(model, name).load_state_dict(getattr(encoder_from, name).state_dict())
+        for name in ("point_mean", "point_std"):  # a keypoint model's latent statistics
+            if hasattr(model, name):
+                getattr(model, name).copy_(getattr(encoder_from, name))
     else:
         pick = rng.choice(len(seen), min(cfg.encoder_frames, len(seen)), replace=False)
         vpick = rng.choice(len(vseen), min(cfg.encoder_frames // 10, len(vseen)), replace=False)
@@ -162,6 +169,8 @@ def train_pixel_model(train: Trajectories, val: Trajectories, arch: PixelConfig,
                                    for i in range(0, len(vframes), 1024)])),
             cfg.encoder_epochs, cfg, "encoder", progress, ae, lr=cfg.encoder_lr,
             batch=cfg.encoder_batch)
+        if hasattr(model, "fit_latent"):  # a keypoint model standardizes its points
+            model.fit_latent(frames)
     for p in (*model.encoder.parameters(), *model.decoder.parameters()):
         p.requires_grad_(False)
 
@@ -169,7 +178,7 @@ def train_pixel_model(train: Trajectories, val: Trajectories, arch: PixelConfig,
     R, k, K = cfg.rollout_steps, arch.frameskip, arch.history
     sets = []
     for data in (train, val):
-        s_idx, acts = windows(data, k, R, cam, K)
+        s_idx, acts = windows(data, k, R, cam, K, cfg.window_stride)
         used, inverse = np.unique(s_idx, return_inverse=True)
         z = _encode_all(model, data.states[used], device)  # each state encoded once
         sets.append((z, torch.as_tensor(inverse.reshape(s_idx.shape), device=device),

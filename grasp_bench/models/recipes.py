@@ -17,6 +17,7 @@ import torch
 from grasp_bench.data import Trajectories, collect, concatenate
 from grasp_bench.models.action_space import ActionStats
 from grasp_bench.models.checkpoint import save_checkpoint
+from grasp_bench.models.keypoint import KeypointConfig
 from grasp_bench.models.latent import LatentConfig
 from grasp_bench.models.mlp import MLPConfig
 from grasp_bench.models.pixel import PixelConfig
@@ -36,7 +37,8 @@ class Recipe:
     steps: int  # env steps per episode
     arch: dict  # config fields beyond the task's shape
     train: TrainConfig | PixelTrainConfig
-    kind: str = "state"  # state (StateMLP), latent (LatentMLP) or pixel (PixelWM)
+    #: state (StateMLP), latent (LatentMLP), pixel (PixelWM) or keypoint (KeypointWM)
+    kind: str = "state"
     #: goal-directed demonstrations added to the behaviour episodes (train, validation)
     demos: tuple[int, int] = (0, 0)
     #: each demonstration also replayed open loop once per entry, with Gaussian action
@@ -86,12 +88,13 @@ RECIPES = {
 
 
 def arch_for(task: Task, kind: str = "state",
-             **overrides) -> MLPConfig | LatentConfig | PixelConfig:
-    if kind == "pixel":
+             **overrides) -> MLPConfig | LatentConfig | PixelConfig | KeypointConfig:
+    if kind in ("pixel", "keypoint"):
         unobserved = tuple(i for i, s in enumerate(task.goal_scales) if s is None)  # velocities
-        return PixelConfig(state_dim=task.state_dim, env_action_dim=2, env=task.name,
-                           layout=task.layout, angle_indices=task.angle_indices,
-                           unobserved=unobserved, **overrides)
+        config_cls = PixelConfig if kind == "pixel" else KeypointConfig
+        return config_cls(state_dim=task.state_dim, env_action_dim=2, env=task.name,
+                          layout=task.layout, angle_indices=task.angle_indices,
+                          unobserved=unobserved, **overrides)
     config_cls = LatentConfig if kind == "latent" else MLPConfig
     return config_cls(
         state_dim=task.state_dim, env_action_dim=2, angle_indices=task.angle_indices, **overrides
@@ -128,7 +131,7 @@ def train_checkpoint(
     task: Task,
     train: Trajectories,
     val: Trajectories,
-    arch: MLPConfig | LatentConfig | PixelConfig,
+    arch: MLPConfig | LatentConfig | PixelConfig | KeypointConfig,
     cfg: TrainConfig | PixelTrainConfig,
     out: Path,
     *,
@@ -143,7 +146,7 @@ def train_checkpoint(
     ``evaluate(model)`` may add entries to the manifest's ``validation`` (the CLI adds the
     reference fidelity, :mod:`grasp_bench.fidelity`, which plans nothing but judges with
     the benchmark's success tests, a layer above the models)."""
-    if isinstance(arch, PixelConfig):
+    if isinstance(arch, PixelConfig | KeypointConfig):
         stages = (lambda stage, e, n: progress(f"train {stage}", e, n)) if progress else None
         result = train_pixel_model(train, val, arch, cfg, device=device, progress=stages,
                                    encoder_from=encoder_from)
