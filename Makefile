@@ -82,9 +82,10 @@ baseline: install
 	$(BIN)/grasp-bench run $(REGRESSION) --out results/runs/ci-baseline
 	cp results/runs/ci-baseline/summary.csv results/reference/ci_baseline.csv
 
-# Brittleness against capacity (README, "The visual model"): Push-T visual models that
-# share the shipped one's frozen encoder with predictors 16 / 32 (shipped) / 64 wide, and
-# one on a frozen random encoder; each measured, then GRASP against its ablations.
+# Brittleness against capacity (docs/claims.md): Push-T visual models that share the
+# shipped one's frozen encoder with predictors of other widths, and one on a frozen random
+# encoder; each measured, then GRASP against its ablations.  The committed points were
+# measured on the patch-grid model (PixelWM); the shipped KeypointWM's MLP is 256 wide.
 CAPACITY := results/reference/cpu/capacity
 PIXEL    := --env pusht --model pixel
 # shorter than the shipped recipe's 15 predictor and 20 probe epochs, to fit ~30 CPU minutes

@@ -177,11 +177,12 @@ def train(
     source = encoder_from
     if encoder_from not in (None, "random"):
         source, _ = load_checkpoint(Path(encoder_from), env_id=task.env_id)
-        if type(source).__name__ != "PixelWM" or any(
-                getattr(source.config, f) != getattr(architecture, f)
-                for f in ("size", "channels", "latent_channels", "env", "layout")):
+        shape = ("size", "channels", "env", "layout") + (
+            ("keypoints", "sigma") if hasattr(architecture, "keypoints") else ("latent_channels",))
+        if type(source.config) is not type(architecture) or any(
+                getattr(source.config, f) != getattr(architecture, f) for f in shape):
             raise UserError(f"{encoder_from} is not a visual checkpoint with this encoder's "
-                            "shape (size, channels, latent_channels)")
+                            f"shape ({type(architecture).__name__}: {', '.join(shape)})")
     out = out or task.checkpoint_of(model)
     _refuse_overwrite([out], force)
     out = _writable_file(out)
