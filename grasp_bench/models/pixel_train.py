@@ -142,7 +142,8 @@ def train_pixel_model(train: Trajectories, val: Trajectories, arch: PixelConfig,
     # 1. encoder + decoder on frames ----------------------------------------------------------
     if isinstance(encoder_from, str):
         if encoder_from != "random":
-            raise ValueError(f"encoder_from must be a visual model or 'random' (got {encoder_from!r})")
+            raise ValueError(f"encoder_from must be a visual model or 'random' "
+                             f"(got {encoder_from!r})")
     elif encoder_from is not None:
         for name in ("encoder", "decoder"):
             getattr(model, name).load_state_dict(getattr(encoder_from, name).state_dict())
