@@ -30,20 +30,18 @@ flattened, ``D = K * 2 N``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from grasp_bench.models.base import PAST_STEPS, serial_rollout
-from grasp_bench.models.camera import Camera, CameraConfig
-from grasp_bench.models.mlp import angle_features, state_from_features
+from grasp_bench.models.frames import FrameConfig, FrameModel
 
 __all__ = ["KeypointConfig", "KeypointWM"]
 
 
 @dataclass(frozen=True)
-class KeypointConfig:
+class KeypointConfig(FrameConfig):
     """Architecture of :class:`KeypointWM` (stored in every checkpoint manifest)."""
 
     state_dim: int
@@ -67,27 +65,6 @@ class KeypointConfig:
         """Latent size of one frame, ``2 N``."""
         return 2 * self.keypoints
 
-    @property
-    def latent_dim(self) -> int:
-        return self.history * self.frame_dim
-
-    @property
-    def features_dim(self) -> int:
-        return self.state_dim + len(self.angle_indices)
-
-    def camera(self) -> CameraConfig:
-        return CameraConfig(env=self.env, layout=self.layout, size=self.size)
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "angle_indices": list(self.angle_indices),
-                "unobserved": list(self.unobserved), "channels": list(self.channels)}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> KeypointConfig:
-        return cls(**{**d, "angle_indices": tuple(d.get("angle_indices", ())),
-                      "unobserved": tuple(d.get("unobserved", ())),
-                      "channels": tuple(d.get("channels", cls.channels))})
-
 
 def _grid(n: int) -> torch.Tensor:
     """Pixel-centre coordinates in [-1, 1] of an ``n x n`` image: ``(2, n, n)`` as (x, y)."""
@@ -96,26 +73,16 @@ def _grid(n: int) -> torch.Tensor:
     return torch.stack([xx, yy])
 
 
-class KeypointWM(nn.Module):
+class KeypointWM(FrameModel):
     """Camera, keypoint encoder, decoder, predictor and probe; implements
     :class:`~grasp_bench.models.base.WorldModel` (with ``decode`` through the probe)."""
 
     def __init__(self, config: KeypointConfig):
-        super().__init__()
+        super().__init__(config)
         if config.size % 2 or config.size < 16:
             raise ValueError(f"frame size must be even and at least 16 (got {config.size})")
-        if not 1 <= config.history <= PAST_STEPS // config.frameskip + 1:
-            raise ValueError(f"history must be 1 to {PAST_STEPS // config.frameskip + 1} frames "
-                             f"(the harness keeps {PAST_STEPS} env states before a start; "
-                             f"got {config.history})")
         if config.keypoints < 1:
             raise ValueError(f"keypoints must be at least 1 (got {config.keypoints})")
-        self.config = config
-        self.history = config.history
-        self.frameskip = config.frameskip
-        self.action_dim = config.frameskip * config.env_action_dim
-        self.latent_dim = config.latent_dim
-        self.camera = Camera(config.camera())
         N, w = config.keypoints, config.channels
         enc: list[nn.Module] = [nn.Conv2d(3, w[0], 4, stride=2, padding=1),
                                 nn.GroupNorm(4, w[0]), nn.SiLU()]
@@ -149,18 +116,8 @@ class KeypointWM(nn.Module):
         self.register_buffer("background", bg.clone(), persistent=False)
         self.register_buffer("point_mean", torch.zeros(config.frame_dim))
         self.register_buffer("point_std", torch.ones(()))
-        self.register_buffer("feat_mean", torch.zeros(F_))
-        self.register_buffer("feat_std", torch.ones(F_))
-        self._keep = [i for i in range(config.state_dim) if i not in config.angle_indices]
-        seen = [0.0 if i in config.unobserved else 1.0 for i in self._keep]
-        self.register_buffer("observed", torch.tensor(seen + [1.0] * 2 * len(config.angle_indices)),
-                             persistent=False)  # (F,): 0 where the probe reports the mean
 
     # -- observations ---------------------------------------------------------------------
-    def render(self, state: torch.Tensor) -> torch.Tensor:
-        """Env state ``(..., S)`` -> frame ``(..., 3, size, size)`` in [0, 1]."""
-        return self.camera.render(state.to(self.feat_mean.device))
-
     def points(self, frames: torch.Tensor) -> torch.Tensor:
         """Frames ``(..., 3, size, size)`` -> image points ``(..., 2N)`` (x0, y0, x1, ...) in
         [-1, 1]: each heatmap's softmax-weighted mean pixel position."""
@@ -173,23 +130,6 @@ class KeypointWM(nn.Module):
         """Frames ``(..., 3, size, size)`` -> one frame's latent ``(..., 2N)``."""
         return (self.points(frames) - self.point_mean) / self.point_std
 
-    def encode_history(self, states: torch.Tensor) -> torch.Tensor:
-        """Env states ``(..., K, S)``, oldest first -> latent ``(..., D)``."""
-        if states.shape[-2] != self.history:
-            raise ValueError(f"expected a history of {self.history} states, got "
-                             f"{states.shape[-2]}")
-        return self.encode_frames(self.render(states)).flatten(-2)
-
-    def encode(self, state: torch.Tensor) -> torch.Tensor:
-        """Env state ``(..., S)`` -> latent ``(..., D)``: the frame's points, held still for
-        the ``history`` frames."""
-        z = self.encode_frames(self.render(state))
-        return z.repeat(*(1,) * (z.dim() - 1), self.history)
-
-    def newest(self, z: torch.Tensor) -> torch.Tensor:
-        """Latent ``(..., D)`` -> the newest frame's ``(..., 2N)``."""
-        return z[..., -self.config.frame_dim:]
-
     def reconstruct(self, z: torch.Tensor) -> torch.Tensor:
         """Latent ``(..., D)`` -> the newest frame ``(..., 3, size, size)`` (what the model
         imagines; clamp to [0, 1] to show it)."""
@@ -198,24 +138,6 @@ class KeypointWM(nn.Module):
         d2 = (self.blob_grid[None, None] - p).square().sum(2)  # (n, N, h, w)
         x = self.decoder(torch.exp(-d2 / (2 * self.config.sigma ** 2))) + self.background
         return x.reshape(*z.shape[:-1], 3, n, n)
-
-    def features(self, state: torch.Tensor) -> torch.Tensor:
-        """Env state ``(..., S)`` -> normalized features ``(..., F)`` (the probe's targets)."""
-        f = angle_features(state.to(self.feat_mean.dtype), self._keep, self.config.angle_indices)
-        return (f - self.feat_mean) / self.feat_std
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Latent ``(..., D)`` -> env state ``(..., S)``: the probe on the newest frame."""
-        f = self.probe(self.newest(z))
-        return state_from_features(f * self.observed * self.feat_std + self.feat_mean,
-                                   self.config.state_dim, self._keep, self.config.angle_indices)
-
-    def goal_weights(self, scales) -> torch.Tensor:
-        """The task objective's weights ``(D,)``: the newest frame's points (the state
-        tolerances ``scales`` have no map onto points)."""
-        w = torch.zeros(self.history, self.config.frame_dim, device=self.feat_mean.device)
-        w[-1] = 1.0
-        return w.flatten()
 
     # -- dynamics ---------------------------------------------------------------------------
     def step(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
@@ -227,20 +149,7 @@ class KeypointWM(nn.Module):
         nxt = self.newest(z) + self.predictor["mlp"](x) + self.predictor["linear"](x)
         return torch.cat([z[..., self.config.frame_dim:], nxt], dim=-1)
 
-    def rollout(self, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """``z0 (B, D)``, ``actions (B, T, A)`` -> ``(B, T+1, D)``, z0 first."""
-        return serial_rollout(self.step, z0, actions)
-
     # -- normalization ----------------------------------------------------------------------
-    @torch.no_grad()
-    def fit_normalization(self, states: torch.Tensor, next_states: torch.Tensor) -> None:
-        """The probe's feature statistics from training states ``(N, S)``."""
-        self.feat_mean.zero_()
-        self.feat_std.fill_(1.0)
-        f = self.features(states)
-        self.feat_mean.copy_(f.mean(0))
-        self.feat_std.copy_(f.std(0).clamp_min(1e-6))
-
     @torch.no_grad()
     def fit_latent(self, frames: torch.Tensor) -> None:
         """The latent's statistics from training frames ``(n, 3, size, size)`` once the

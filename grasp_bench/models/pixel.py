@@ -43,21 +43,19 @@ protocol.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grasp_bench.models.base import PAST_STEPS, serial_rollout
-from grasp_bench.models.camera import Camera, CameraConfig
-from grasp_bench.models.mlp import angle_features, state_from_features
+from grasp_bench.models.frames import FrameConfig, FrameModel
 
 __all__ = ["PixelConfig", "PixelWM"]
 
 
 @dataclass(frozen=True)
-class PixelConfig:
+class PixelConfig(FrameConfig):
     """Architecture of :class:`PixelWM` (stored in every checkpoint manifest)."""
 
     state_dim: int
@@ -86,27 +84,6 @@ class PixelConfig:
         """Latent size of one frame, ``C * G * G``."""
         return self.latent_channels * self.grid**2
 
-    @property
-    def latent_dim(self) -> int:
-        return self.history * self.frame_dim
-
-    @property
-    def features_dim(self) -> int:
-        return self.state_dim + len(self.angle_indices)
-
-    def camera(self) -> CameraConfig:
-        return CameraConfig(env=self.env, layout=self.layout, size=self.size)
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "angle_indices": list(self.angle_indices),
-                "unobserved": list(self.unobserved), "channels": list(self.channels)}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> PixelConfig:
-        return cls(**{**d, "angle_indices": tuple(d.get("angle_indices", ())),
-                      "unobserved": tuple(d.get("unobserved", ())),
-                      "channels": tuple(d.get("channels", cls.channels))})
-
 
 # GroupNorm (per frame, so no frame's code depends on its batch) after every conv of the
 # autoencoder: without it the reconstruction loss after 300 steps was 2.5x higher, and at
@@ -126,24 +103,14 @@ def _decoder(widths: tuple[int, ...], latent: int) -> nn.Sequential:
     return nn.Sequential(*mods, nn.ConvTranspose2d(rev[-1], 3, 4, stride=2, padding=1))
 
 
-class PixelWM(nn.Module):
+class PixelWM(FrameModel):
     """Camera, encoder, decoder, predictor and probe; implements
     :class:`~grasp_bench.models.base.WorldModel` (with ``decode`` through the probe)."""
 
     def __init__(self, config: PixelConfig):
-        super().__init__()
+        super().__init__(config)
         if config.size % 8 or config.size < 16:
             raise ValueError(f"frame size must be a multiple of 8, at least 16 (got {config.size})")
-        if not 1 <= config.history <= PAST_STEPS // config.frameskip + 1:
-            raise ValueError(f"history must be 1 to {PAST_STEPS // config.frameskip + 1} frames "
-                             f"(the harness keeps {PAST_STEPS} env states before a start; "
-                             f"got {config.history})")
-        self.config = config
-        self.history = config.history
-        self.frameskip = config.frameskip
-        self.action_dim = config.frameskip * config.env_action_dim
-        self.latent_dim = config.latent_dim
-        self.camera = Camera(config.camera())
         C, G, H = config.latent_channels, config.grid, config.hidden
         self.encoder = _encoder(config.channels, C)
         self.decoder = _decoder(config.channels, C)
@@ -165,18 +132,8 @@ class PixelWM(nn.Module):
         coords = torch.linspace(-1.0, 1.0, G)
         yy, xx = torch.meshgrid(coords, coords, indexing="ij")
         self.register_buffer("coords", torch.stack([xx, yy])[None], persistent=False)
-        self.register_buffer("feat_mean", torch.zeros(F_))
-        self.register_buffer("feat_std", torch.ones(F_))
-        self._keep = [i for i in range(config.state_dim) if i not in config.angle_indices]
-        seen = [0.0 if i in config.unobserved else 1.0 for i in self._keep]
-        self.register_buffer("observed", torch.tensor(seen + [1.0] * 2 * len(config.angle_indices)),
-                             persistent=False)  # (F,): 0 where the probe reports the mean
 
     # -- observations ---------------------------------------------------------------------
-    def render(self, state: torch.Tensor) -> torch.Tensor:
-        """Env state ``(..., S)`` -> frame ``(..., 3, size, size)`` in [0, 1]."""
-        return self.camera.render(state.to(self.feat_mean.device))
-
     def encode_frames(self, frames: torch.Tensor) -> torch.Tensor:
         """Frames ``(..., 3, size, size)`` -> one frame's latent ``(..., C*G*G)``."""
         lead = frames.shape[:-3]
@@ -184,49 +141,12 @@ class PixelWM(nn.Module):
         z = F.layer_norm(z.permute(0, 2, 3, 1), (z.shape[1],)).permute(0, 3, 1, 2)
         return z.reshape(*lead, self.config.frame_dim)
 
-    def encode_history(self, states: torch.Tensor) -> torch.Tensor:
-        """Env states ``(..., K, S)``, oldest first -> latent ``(..., D)``."""
-        if states.shape[-2] != self.history:
-            raise ValueError(f"expected a history of {self.history} states, got "
-                             f"{states.shape[-2]}")
-        return self.encode_frames(self.render(states)).flatten(-2)
-
-    def encode(self, state: torch.Tensor) -> torch.Tensor:
-        """Env state ``(..., S)`` -> latent ``(..., D)``: render, encode the frame, and hold
-        it still for the ``history`` frames."""
-        z = self.encode_frames(self.render(state))
-        return z.repeat(*(1,) * (z.dim() - 1), self.history)
-
-    def newest(self, z: torch.Tensor) -> torch.Tensor:
-        """Latent ``(..., D)`` -> the newest frame's ``(..., C*G*G)``."""
-        return z[..., -self.config.frame_dim:]
-
     def reconstruct(self, z: torch.Tensor) -> torch.Tensor:
         """Latent ``(..., D)`` -> the newest frame ``(..., 3, size, size)`` (what the model
         imagines; linear output, clamp to [0, 1] to show it)."""
         G, n = self.config.grid, self.config.size
         x = self.decoder(self.newest(z).reshape(-1, self.config.latent_channels, G, G))
         return x.reshape(*z.shape[:-1], 3, n, n)
-
-    def features(self, state: torch.Tensor) -> torch.Tensor:
-        """Env state ``(..., S)`` -> normalized features ``(..., F)`` (the probe's targets)."""
-        f = angle_features(state.to(self.feat_mean.dtype), self._keep, self.config.angle_indices)
-        return (f - self.feat_mean) / self.feat_std
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Latent ``(..., D)`` -> env state ``(..., S)``: the probe on the newest frame."""
-        f = self.probe(self.newest(z).reshape(-1, self.config.frame_dim))
-        f = f.reshape(*z.shape[:-1], -1)
-        return state_from_features(f * self.observed * self.feat_std + self.feat_mean,
-                                   self.config.state_dim, self._keep, self.config.angle_indices)
-
-    def goal_weights(self, scales) -> torch.Tensor:
-        """The task objective's weights ``(D,)``: the newest frame's patches, as DINO-WM's
-        goal cost compares the last predicted frame with the goal frame (the state
-        tolerances ``scales`` have no map onto patches; plain MSE for one frame)."""
-        w = torch.zeros(self.history, self.config.frame_dim, device=self.feat_mean.device)
-        w[-1] = 1.0
-        return w.flatten()
 
     # -- dynamics ---------------------------------------------------------------------------
     def step(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
@@ -241,16 +161,3 @@ class PixelWM(nn.Module):
                        self.coords.to(z.dtype).expand(n, -1, -1, -1)], dim=1)
         nxt = zf[:, -C:] + self.predictor(x)  # (n, C, G, G)
         return torch.cat([zf[:, C:], nxt], dim=1).reshape(*lead, self.latent_dim)
-
-    def rollout(self, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """``z0 (B, D)``, ``actions (B, T, A)`` -> ``(B, T+1, D)``, z0 first."""
-        return serial_rollout(self.step, z0, actions)
-
-    @torch.no_grad()
-    def fit_normalization(self, states: torch.Tensor, next_states: torch.Tensor) -> None:
-        """The probe's feature statistics from training states ``(N, S)``."""
-        self.feat_mean.zero_()
-        self.feat_std.fill_(1.0)
-        f = self.features(states)
-        self.feat_mean.copy_(f.mean(0))
-        self.feat_std.copy_(f.std(0).clamp_min(1e-6))
