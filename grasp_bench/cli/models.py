@@ -177,8 +177,7 @@ def train(
     source = encoder_from
     if encoder_from not in (None, "random"):
         source, _ = load_checkpoint(Path(encoder_from), env_id=task.env_id)
-        shape = ("size", "channels", "env", "layout") + (
-            ("keypoints", "sigma") if hasattr(architecture, "keypoints") else ("latent_channels",))
+        shape = architecture.ENCODER_FIELDS
         if type(source.config) is not type(architecture) or any(
                 getattr(source.config, f) != getattr(architecture, f) for f in shape):
             raise UserError(f"{encoder_from} is not a visual checkpoint with this encoder's "

@@ -27,6 +27,9 @@ class FrameConfig:
     ``angle_indices``, ``unobserved``, ``env``, ``layout``, ``size``, ``channels`` and
     ``history``, and a ``frame_dim`` property) derives from them, and its manifest form."""
 
+    #: the fields that give an encoder its shape (``train --encoder-from`` must match them)
+    ENCODER_FIELDS = ("size", "channels", "env", "layout")
+
     @property
     def latent_dim(self) -> int:
         return self.history * self.frame_dim
@@ -118,6 +121,15 @@ class FrameModel(nn.Module):
     def rollout(self, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """``z0 (B, D)``, ``actions (B, T, A)`` -> ``(B, T+1, D)``, z0 first."""
         return serial_rollout(self.step, z0, actions)
+
+    def adopt_encoder(self, other: FrameModel) -> None:
+        """Take ``other``'s trained encoder and decoder (and what else fixes the latent)."""
+        self.encoder.load_state_dict(other.encoder.state_dict())
+        self.decoder.load_state_dict(other.decoder.state_dict())
+
+    def fit_latent(self, frames: torch.Tensor) -> None:
+        """Fit the latent's statistics to training frames ``(n, 3, size, size)`` (uint8) once
+        the encoder is trained; a latent with none (layer-normalized patches) keeps this."""
 
     @torch.no_grad()
     def fit_normalization(self, states: torch.Tensor, next_states: torch.Tensor) -> None:

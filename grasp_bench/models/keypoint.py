@@ -23,9 +23,9 @@ spatial autoencoder; the decoder sees only Gaussian blobs at the points, Jakab e
 No state reaches the encoder or the decoder: the points are wherever reconstructing the
 frames needed them (on the agent, on the T's bar and stem).  The frame history (``history``
 K frames, one every ``frameskip`` env steps, the newest last; a shift register) makes
-velocities observable, as in :class:`~.pixel.PixelWM`, whose encode/step/probe contract
-this model shares, so :func:`~.pixel_train.train_pixel_model` trains both.  Latents are
-flattened, ``D = K * 2 N``.
+velocities observable, as in :class:`~.pixel.PixelWM`, whose frame-history half
+(:class:`~.frames.FrameModel`) this model shares, so
+:func:`~.pixel_train.train_pixel_model` trains both.  Latents are flattened, ``D = K * 2 N``.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ class KeypointConfig(FrameConfig):
     layers: int = 3  # predictor hidden layers
     probe_hidden: int = 256
     history: int = 2  # K: frames in the latent, one every frameskip env steps
+    ENCODER_FIELDS = (*FrameConfig.ENCODER_FIELDS, "keypoints", "sigma")
 
     @property
     def frame_dim(self) -> int:
@@ -150,6 +151,12 @@ class KeypointWM(FrameModel):
         return torch.cat([z[..., self.config.frame_dim:], nxt], dim=-1)
 
     # -- normalization ----------------------------------------------------------------------
+    def adopt_encoder(self, other: KeypointWM) -> None:
+        """Take ``other``'s encoder and decoder, and its points' statistics."""
+        super().adopt_encoder(other)
+        self.point_mean.copy_(other.point_mean)
+        self.point_std.copy_(other.point_std)
+
     @torch.no_grad()
     def fit_latent(self, frames: torch.Tensor) -> None:
         """The latent's statistics from training frames ``(n, 3, size, size)`` once the

@@ -74,6 +74,7 @@ class PixelConfig(FrameConfig):
     probe_hidden: int = 256
     probe_channels: int = 64
     history: int = 1  # K: frames in the latent, one every frameskip env steps
+    ENCODER_FIELDS = (*FrameConfig.ENCODER_FIELDS, "latent_channels")
 
     @property
     def grid(self) -> int:

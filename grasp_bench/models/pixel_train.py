@@ -145,11 +145,7 @@ def train_pixel_model(train: Trajectories, val: Trajectories, arch: PixelConfig,
             raise ValueError(f"encoder_from must be a visual model or 'random' "
                              f"(got {encoder_from!r})")
     elif encoder_from is not None:
-        for name in ("encoder", "decoder"):
-            getattr(model, name).load_state_dict(getattr(encoder_from, name).state_dict())
-        for name in ("point_mean", "point_std"):  # a keypoint model's latent statistics
-            if hasattr(model, name):
-                getattr(model, name).copy_(getattr(encoder_from, name))
+        model.adopt_encoder(encoder_from)
     else:
         pick = rng.choice(len(seen), min(cfg.encoder_frames, len(seen)), replace=False)
         vpick = rng.choice(len(vseen), min(cfg.encoder_frames // 10, len(vseen)), replace=False)
@@ -170,8 +166,7 @@ def train_pixel_model(train: Trajectories, val: Trajectories, arch: PixelConfig,
                                    for i in range(0, len(vframes), 1024)])),
             cfg.encoder_epochs, cfg, "encoder", progress, ae, lr=cfg.encoder_lr,
             batch=cfg.encoder_batch)
-        if hasattr(model, "fit_latent"):  # a keypoint model standardizes its points
-            model.fit_latent(frames)
+        model.fit_latent(frames)
     for p in (*model.encoder.parameters(), *model.decoder.parameters()):
         p.requires_grad_(False)
 
