@@ -1,5 +1,7 @@
 """`collect`, `train`, `models` and `planners` from the command line, errors included."""
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -101,3 +103,27 @@ def test_planners_lists_six():
     assert res.exit_code == 0
     for name in ("cem", "gd", "latco", "grasp", "mppi", "icem"):
         assert name in res.output
+
+
+def test_shown_path_is_relative_under_the_working_directory(tmp_path, monkeypatch):
+    from grasp_bench.cli.common import shown_path
+
+    (tmp_path / "inner").mkdir()
+    monkeypatch.chdir(tmp_path / "inner")
+    assert shown_path(tmp_path / "inner" / "ck" / "m.pt") == Path("ck/m.pt")
+    outside = tmp_path / "other" / "m.pt"
+    assert shown_path(outside) == outside  # not under it: as given
+
+
+def test_manifests_get_demo_fidelity_where_the_task_has_demonstrations(monkeypatch):
+    import grasp_bench.fidelity as fidelity
+    from grasp_bench.cli.models import _fidelity_of
+    from grasp_bench.tasks import get_task
+
+    calls = []
+    monkeypatch.setattr(fidelity, "reference_fidelity",
+                        lambda task, model, source=None: calls.append(source) or {"s": source})
+    assert _fidelity_of(get_task("pusht"))(None) == {
+        "reference_fidelity": {"s": None}, "reference_fidelity_demo": {"s": "demo"}}
+    assert _fidelity_of(get_task("ballnav"))(None) == {"reference_fidelity": {"s": None}}
+    assert calls == [None, "demo", None]

@@ -135,6 +135,13 @@ SourceOpt = Annotated[str | None, typer.Option(
          "stress set).")]
 
 
+def shown_path(path: Path) -> Path:
+    """``path`` as a user should see it: relative to the working directory when it lies
+    under it (so saved output names no machine's absolute paths), else as given."""
+    here, full = Path.cwd().resolve(), Path(path).resolve()
+    return full.relative_to(here) if full.is_relative_to(here) else Path(path)
+
+
 def _positive(name: str, value: int) -> None:
     if value <= 0:
         raise UserError(f"--{name} must be a positive integer (got {value})")

@@ -18,6 +18,7 @@ from grasp_bench.cli.common import (
     err_console,
     named_ticker,
     progress_bar,
+    shown_path,
     user_errors,
 )
 from grasp_bench.cli.tables import WideOpt
@@ -215,11 +216,18 @@ ALL_RECIPES = "pusht,ballnav,pusht-latent,ballnav-latent,pusht-pixel,ballnav-pix
 
 
 def _fidelity_of(task):
-    """The manifest entry every trained checkpoint gets: its reference fidelity on
-    validation problems of the task's default source (:mod:`grasp_bench.fidelity`)."""
+    """The manifest entries every trained checkpoint gets: its reference fidelity on
+    validation problems of the task's default source (:mod:`grasp_bench.fidelity`), and
+    on demonstrations too where the task has them (``reference_fidelity_demo``)."""
     from grasp_bench.fidelity import reference_fidelity
 
-    return lambda model: {"reference_fidelity": reference_fidelity(task, model)}
+    def evaluate(model) -> dict:
+        out = {"reference_fidelity": reference_fidelity(task, model)}
+        if "demo" in task.problem_sources[1:]:
+            out["reference_fidelity_demo"] = reference_fidelity(task, model, source="demo")
+        return out
+
+    return evaluate
 
 
 @app.command()
@@ -321,8 +329,8 @@ def models(
         v = m.get("validation") or {}
         if status == "ok" and not (v.get("open_loop") and v.get("reference_fidelity")):
             console.print(f"  {w.name}: no accuracy or fidelity in its manifest; measure it "
-                          f"with `grasp-bench models --checkpoint {w}`", highlight=False,
-                          soft_wrap=True, markup=False)
+                          f"with `grasp-bench models --checkpoint {shown_path(w)}`",
+                          highlight=False, soft_wrap=True, markup=False)
     if brittleness:
         _print_brittleness([(w, m) for w, m, status in rows if status == "ok"])
     if bad:
