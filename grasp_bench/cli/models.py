@@ -456,7 +456,8 @@ def _print_brittleness(rows) -> None:
                Column("|dz| / |dF|\n(p10)", True, "right"), Column("reached", justify="right"),
                Column("|da| / |a'-a|", justify="right"), Column("reached", justify="right"),
                Column("grad step gain\n1% / 10%", True, "right"),
-               Column("|F(z')-g| /\n|F(z)-g| 1%", justify="right"), Column("brittle", True)]
+               Column("|F(z')-g| /\n|F(z)-g| 1%", justify="right"), Column("brittle", True),
+               Column("sha256")]
     cells = []
     for weights, manifest in rows:
         task = get_task(manifest.get("task", ""), manifest.get("env_kwargs", {}).get("layout"))
@@ -473,7 +474,8 @@ def _print_brittleness(rows) -> None:
                       f"{b.state_reached:.0%}", f"{b.action_ratio_median:.3g}",
                       f"{b.action_reached:.0%}",
                       " / ".join(f"{s.gain_median:.3g}" for s in f3.steps),
-                      f"{f3.steps[0].ratio_median:.4g}", "yes" if f3.brittle else "no"])
+                      f"{f3.steps[0].ratio_median:.4g}", "yes" if f3.brittle else "no",
+                      str(manifest.get("sha256", ""))[:12]])
     print_table("Brittleness of the one-step prediction (in-distribution pairs of 64 tuning "
                 "problems, H = 40, the task's default problems)", columns, cells)
     console.print("  |dz| / |dF|: state-input change per unit of prediction change (far below "

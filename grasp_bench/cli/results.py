@@ -24,6 +24,10 @@ def report(
     compare: Annotated[Path | None, typer.Option(
         help="Another run (e.g. the same sweep --tuned): print both side by side, cell by "
              "cell, instead; nothing is written.")] = None,
+    paired: Annotated[str | None, typer.Option(
+        help="A planner of the run: print every other planner against it problem by "
+             "problem (exact McNemar test, Holm-adjusted), e.g. --paired grasp for GRASP's "
+             "ablations; nothing is written.")] = None,
     wide: WideOpt = False,
 ) -> None:
     """Regenerate a run's tables and plots (summary.csv, summary.md, PNGs).
@@ -35,6 +39,17 @@ def report(
     """
     from grasp_bench.report import comparison_markdown, write_report
 
+    if compare is not None and paired is not None:
+        raise UserError("--compare and --paired are two reports; give one")
+    if paired is not None:
+        from grasp_bench.results import load_run
+        from grasp_bench.results.paired import paired_markdown
+
+        _warn_if_being_written(run_dir)
+        episodes, _, _ = load_run(run_dir)
+        console.print(paired_markdown(episodes, paired), markup=False, highlight=False,
+                      soft_wrap=True)
+        return
     if compare is not None:
         _warn_if_being_written(run_dir, compare)
         console.print(comparison_markdown(run_dir, compare), markup=False, highlight=False,

@@ -19,6 +19,7 @@ from grasp_bench.cli.common import (
     parse_ints,
     print_warnings,
     progress_bar,
+    shown_path,
     user_errors,
 )
 from grasp_bench.cli.tables import WideOpt
@@ -112,7 +113,7 @@ def _execute(prep, run_dir: Path, ray: str | None = None) -> None:
         f"({opts.threads} thread{'s' if opts.threads > 1 else ''}), {opts.episodes} "
         f"{opts.problem_source} problems per cell, H = {', '.join(map(str, opts.horizons))} "
         f"-> {run_dir}"
-        + (f"; tuned configs from {prep.tuned_file}" if prep.tuned_file else "")
+        + (f"; tuned configs from {shown_path(prep.tuned_file)}" if prep.tuned_file else "")
         + (f"; Ray cluster {ray}" if ray else ""),
         highlight=False, soft_wrap=True
     )

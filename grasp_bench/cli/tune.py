@@ -20,6 +20,7 @@ from grasp_bench.cli.common import (
     parse_ints,
     print_warnings,
     progress_bar,
+    shown_path,
     tuned_rate,
     user_errors,
 )
@@ -104,7 +105,8 @@ def _tune(prep, specs, storage: Path, out: Path, *, resume: bool, trials: int,
     threads = opts.threads
     console.print(f"[bold]tune {prep.task.tag}[/] with {prep.checkpoint.name} on {prep.device} "
                   f"({threads} thread{'s' if threads > 1 else ''}): {len(specs)} studies x "
-                  f"{trials} trials x {problems} problems -> {storage}, {out}", highlight=False)
+                  f"{trials} trials x {problems} problems -> {shown_path(storage)}, "
+                  f"{shown_path(out)}", highlight=False)
     with progress_bar() as bar:
 
         def start(spec):
@@ -126,6 +128,7 @@ def _tune(prep, specs, storage: Path, out: Path, *, resume: bool, trials: int,
                       tuned_rate(e["best_tuned"]["fresh"]), f"{e['planner_seconds']:.0f}")
     console.print(table)
     with_model = "" if opts.model == "learned" else f" --model {opts.model}"
-    console.print(f"tuned configs in {out}; use them with `grasp-bench run{with_model} "
-                  f"--tuned-file {out}`", soft_wrap=True, highlight=False)
+    console.print(f"tuned configs in {shown_path(out)}; use them with `grasp-bench "
+                  f"run{with_model} --tuned-file {shown_path(out)}`", soft_wrap=True,
+                  highlight=False)
 

@@ -62,3 +62,30 @@ def two_proportion_test(s1: int, n1: int, s2: int, n2: int) -> tuple[float, floa
     return z, 0.5 * math.erfc(z / math.sqrt(2.0))
 
 
+
+
+def mcnemar_exact(only_a: int, only_b: int) -> float:
+    """Two-sided exact McNemar test of two planners run on the same problems.
+
+    ``only_a`` problems were solved by A and not by B, ``only_b`` the reverse (problems
+    both or neither solved carry no evidence).  Under H0 (equal success rates) each of the
+    ``n = only_a + only_b`` discordant problems falls either way with probability 1/2, so
+    ``p = min(1, 2 P(X <= min(only_a, only_b)))`` with ``X ~ Bin(n, 1/2)``; ``n == 0``
+    gives 1.0.
+    """
+    if only_a < 0 or only_b < 0:
+        raise ValueError(f"need non-negative counts, got {only_a}, {only_b}")
+    n = only_a + only_b
+    tail = sum(math.comb(n, i) for i in range(min(only_a, only_b) + 1))
+    return min(1.0, 2.0 * tail / 2.0**n)
+
+
+def holm(pvalues: list[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values, in the given order: the i-th smallest of m is
+    multiplied by ``m - i`` (i from 0), kept monotone, capped at 1."""
+    order = sorted(range(len(pvalues)), key=lambda i: pvalues[i])
+    out, running = [0.0] * len(pvalues), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(pvalues) - rank) * pvalues[i]))
+        out[i] = running
+    return out
