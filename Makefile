@@ -88,13 +88,13 @@ baseline: install
 # (40 predictor epochs x 200k windows, 20 probe epochs), so their fidelities compare.  Each
 # is measured (brittleness, Figure 3's gain), then GRASP against its ablations and GD on
 # 100 replay problems at H = 40.  About 70 min on 2 CPU cores; wider predictors need
-# --device cuda (a 1,024-wide one is ~8x the 256-wide one's 12 predictor minutes).
+# --device cuda (a 1,024-wide one is ~8x the 256-wide one's 10 predictor minutes).
 CAPACITY := results/reference/cpu/pace-capacity
 PIXEL    := --env pusht --model pixel
 capacity: install
 	mkdir -p $(CAPACITY)
 	for h in 64 128; do $(BIN)/grasp-bench train $(PIXEL) --arch hidden=$$h --device cpu \
-	  --encoder-from checkpoints/pusht-pixel.pt --out $(CAPACITY)/pusht-pixel-h$$h.pt --force; done
+	  --encoder-from checkpoints/pusht-pixel.pt --out $(CAPACITY)/pusht-pixel-h$$h.pt --force || exit 1; done
 	$(BIN)/grasp-bench train $(PIXEL) --encoder-from random --device cpu \
 	  --out $(CAPACITY)/pusht-pixel-random-encoder.pt --force
 	$(BIN)/grasp-bench models --brittleness > $(CAPACITY)/brittleness-shipped.txt
@@ -103,7 +103,8 @@ capacity: install
 	    $(CAPACITY)/pusht-pixel-random-encoder; do \
 	  out=$(CAPACITY)/run-$$(basename $$m); rm -rf $$out; \
 	  $(BIN)/grasp-bench run $(PIXEL) --checkpoint $$m.pt --horizon 40 --device cpu --threads 2 \
-	    --planners grasp,grasp-nosg,grasp-nonoise,grasp-nosync,gd --episodes 100 --out $$out; done
+	    --planners grasp,grasp-nosg,grasp-nonoise,grasp-nosync,gd --episodes 100 --out $$out \
+	    || exit 1; done
 
 clean:
 	rm -rf $(VENV) build site *.egg-info .pytest_cache .ruff_cache mutants

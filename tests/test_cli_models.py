@@ -122,8 +122,10 @@ def test_manifests_get_demo_fidelity_where_the_task_has_demonstrations(monkeypat
 
     calls = []
     monkeypatch.setattr(fidelity, "reference_fidelity",
-                        lambda task, model, source=None: calls.append(source) or {"s": source})
+                        lambda task, model, *, source=None, n=100:
+                        calls.append((source, n)) or {"s": source})
     assert _fidelity_of(get_task("pusht"))(None) == {
         "reference_fidelity": {"s": None}, "reference_fidelity_demo": {"s": "demo"}}
-    assert _fidelity_of(get_task("ballnav"))(None) == {"reference_fidelity": {"s": None}}
-    assert calls == [None, "demo", None]
+    assert _fidelity_of(get_task("ballnav"), 7)(None) == {"reference_fidelity": {"s": None}}
+    assert _fidelity_of(get_task("pusht"), 3)(None)["reference_fidelity_demo"] == {"s": "demo"}
+    assert calls == [(None, 100), ("demo", 100), (None, 7), (None, 3), ("demo", 3)]

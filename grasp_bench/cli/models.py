@@ -215,16 +215,20 @@ def train(
 ALL_RECIPES = "pusht,ballnav,pusht-latent,ballnav-latent,pusht-pixel,ballnav-pixel"
 
 
-def _fidelity_of(task):
-    """The manifest entries every trained checkpoint gets: its reference fidelity on
-    validation problems of the task's default source (:mod:`grasp_bench.fidelity`), and
-    on demonstrations too where the task has them (``reference_fidelity_demo``)."""
+def _fidelity_of(task, n: int | None = None):
+    """The manifest entries every trained or measured checkpoint gets: its reference
+    fidelity on ``n`` (default: the module's 100) validation problems per horizon of the
+    task's default source (:mod:`grasp_bench.fidelity`), and on demonstrations too where
+    the task has them (``reference_fidelity_demo``)."""
     from grasp_bench.fidelity import reference_fidelity
 
+    size = {} if n is None else {"n": n}
+
     def evaluate(model) -> dict:
-        out = {"reference_fidelity": reference_fidelity(task, model)}
+        out = {"reference_fidelity": reference_fidelity(task, model, **size)}
         if "demo" in task.problem_sources[1:]:
-            out["reference_fidelity_demo"] = reference_fidelity(task, model, source="demo")
+            out["reference_fidelity_demo"] = reference_fidelity(task, model, source="demo",
+                                                                **size)
         return out
 
     return evaluate
@@ -342,10 +346,10 @@ def models(
 def _measure(checkpoint: Path, val_data: Path | None, problems: int) -> tuple[Path, dict]:
     """Load ``checkpoint`` and measure it as ``train`` measures a checkpoint it writes:
     open-loop errors at H = 40 and 80 and the read error on validation data, and the
-    reference fidelity on ``problems`` validation problems per horizon.  Returns its path
-    and its manifest with these under ``validation`` (the file is not rewritten)."""
+    reference fidelity on ``problems`` validation problems per horizon (:func:`_fidelity_of`).
+    Returns its path and its manifest with these under ``validation`` (the file is not
+    rewritten)."""
     from grasp_bench.data import Trajectories
-    from grasp_bench.fidelity import reference_fidelity
     from grasp_bench.models.checkpoint import load_checkpoint, read_manifest
     from grasp_bench.models.recipes import RECIPES, REPORT_HORIZONS, recipe_data
     from grasp_bench.models.train import open_loop_errors, probe_errors
@@ -379,13 +383,13 @@ def _measure(checkpoint: Path, val_data: Path | None, problems: int) -> tuple[Pa
                                   angle_indices=task.angle_indices)
         probe = probe_errors(model, val, task.metrics, angle_indices=task.angle_indices)
         t = bar.add_task("reference fidelity", total=None)
-        fidelity = reference_fidelity(task, model, n=problems)
+        fidelity = _fidelity_of(task, problems)(model)
         bar.update(t, total=1, completed=1)
     validation = {
         **manifest.get("validation", {}),
         "open_loop": {h: {k: round(v, 4) for k, v in m.items()} for h, m in errors.items()},
         "probe": {k: round(v, 4) for k, v in probe.items()},
-        "reference_fidelity": fidelity,
+        **fidelity,
     }
     return path, {**manifest, "task": manifest.get("task", task.tag), "validation": validation}
 

@@ -36,11 +36,14 @@ def report(
     sweep is still writing is refused in one line naming the sweep (the sweep rewrites
     them after every finished cell itself).  --compare writes nothing and takes no claim:
     like `check`, it reads the combined files, which only ever hold finished cells.
+    --paired P tests every other planner against P on the problems both ran (exact
+    McNemar, Holm-adjusted); it too writes nothing.
     """
     from grasp_bench.report import comparison_markdown, write_report
 
-    if compare is not None and paired is not None:
-        raise UserError("--compare and --paired are two reports; give one")
+    if paired is not None and (compare is not None or paper or ceiling is not None):
+        raise UserError("--paired is a report of its own; give it without --compare, "
+                        "--paper or --ceiling")
     if paired is not None:
         from grasp_bench.results import load_run
         from grasp_bench.results.paired import paired_markdown

@@ -12,14 +12,15 @@ from __future__ import annotations
 import pandas as pd
 
 from grasp_bench.errors import UserError
-from grasp_bench.results.schema import HEADLINE
+from grasp_bench.results.schema import HEADLINE, MODES
 from grasp_bench.results.stats import holm, mcnemar_exact
 from grasp_bench.results.store import as_nullable_bool
 from grasp_bench.results.summary import planner_order
 from grasp_bench.results.tables import markdown_table
 
-#: The problem a row was judged on, within a run: env, mode, problem source, H, index.
-PROBLEM_KEYS = ("env", "mode", "problem_source", "horizon", "episode")
+#: The problem a row was judged on, within a run: env, mode, problem source, H, index and
+#: the episode's seed (runs merged from other ``--seed`` values never pair).
+PROBLEM_KEYS = ("env", "mode", "problem_source", "horizon", "episode", "seed")
 
 
 def paired_comparison(episodes: pd.DataFrame, reference: str) -> pd.DataFrame:
@@ -33,9 +34,15 @@ def paired_comparison(episodes: pd.DataFrame, reference: str) -> pd.DataFrame:
         raise UserError(f"planner {reference!r} is not in this run (it has "
                         f"{', '.join(planner_order(episodes['planner'].unique()))})")
     frame = episodes.copy()
-    for col in PROBLEM_KEYS:
-        if col not in frame:
-            frame[col] = "" if col == "problem_source" else 0
+    for col in PROBLEM_KEYS:  # a key missing or empty in old files must not drop rows
+        fill = "" if col == "problem_source" else 0
+        frame[col] = frame[col].fillna(fill) if col in frame else fill
+    repeated = frame.duplicated(subset=[*PROBLEM_KEYS, "planner"])
+    if repeated.any():
+        row = frame[repeated].iloc[0]
+        raise UserError(f"planner {row['planner']} has {int(repeated.sum())} repeated "
+                        f"problem(s) (e.g. H={row['horizon']}, episode {row['episode']}): "
+                        "not one run's cells")
     rows = []
     for (env, mode), part in frame.groupby(["env", "mode"], sort=False):
         col = f"success_{HEADLINE[mode]}"
@@ -61,7 +68,9 @@ def paired_comparison(episodes: pd.DataFrame, reference: str) -> pd.DataFrame:
     if out.empty:
         raise UserError(f"no problem was run by {reference!r} and another planner")
     out["p_holm"] = holm(out["p"].tolist())
-    return out.sort_values(["env", "mode", "horizon"], kind="stable").reset_index(drop=True)
+    order = out["mode"].map({m: i for i, m in enumerate(MODES)})
+    return out.assign(_order=order).sort_values(["env", "_order", "horizon"], kind="stable") \
+        .drop(columns="_order").reset_index(drop=True)
 
 
 def paired_markdown(episodes: pd.DataFrame, reference: str) -> str:

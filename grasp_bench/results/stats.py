@@ -1,4 +1,5 @@
-"""Statistics of success rates: Wilson intervals and the regression test's z-test."""
+"""Statistics of success rates: Wilson intervals, the regression test's z-test, and the
+paired (exact McNemar) test with Holm's adjustment for planners on the same problems."""
 
 from __future__ import annotations
 
@@ -62,8 +63,6 @@ def two_proportion_test(s1: int, n1: int, s2: int, n2: int) -> tuple[float, floa
     return z, 0.5 * math.erfc(z / math.sqrt(2.0))
 
 
-
-
 def mcnemar_exact(only_a: int, only_b: int) -> float:
     """Two-sided exact McNemar test of two planners run on the same problems.
 
@@ -77,7 +76,7 @@ def mcnemar_exact(only_a: int, only_b: int) -> float:
         raise ValueError(f"need non-negative counts, got {only_a}, {only_b}")
     n = only_a + only_b
     tail = sum(math.comb(n, i) for i in range(min(only_a, only_b) + 1))
-    return min(1.0, 2.0 * tail / 2.0**n)
+    return min(1.0, 2 * tail / 2**n)  # exact integers: no overflow at large n
 
 
 def holm(pvalues: list[float]) -> list[float]:

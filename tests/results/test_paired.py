@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -59,8 +60,20 @@ def test_paired_comparison_counts_discordant_problems_of_each_cell():
     assert h60["p"] == pytest.approx(2 / 16)
     mpc = t.loc[("mpc", 40, "gd")]  # the MPC mode is judged on its own success
     assert (mpc["n"], mpc["only_reference"], mpc["only_planner"]) == (2, 0, 1)
-    assert list(t["p_holm"]) == pytest.approx(holm(list(t["p"])))
-    assert (t["p_holm"] >= t["p"]).all()
+    # Holm over the 4 rows: p = 0.625, 0.5, 0.125, 1 -> 0.125 x 4, 0.5 x 3, 0.625 x 2, 1
+    assert dict(zip(t.index, t["p_holm"], strict=True)) == pytest.approx({
+        ("open", 40, "gd"): 1.0, ("open", 40, "cem"): 1.0, ("open", 60, "gd"): 0.5,
+        ("mpc", 40, "gd"): 1.0})
+    assert list(t.reset_index()["mode"]) == ["open", "open", "open", "mpc"]  # MODES order
+
+
+def test_paired_comparison_pairs_problems_by_seed_and_refuses_repeats():
+    run = _run()
+    shifted = run.assign(seed=run["seed"].where(run["planner"] != "gd", run["seed"] + 1000))
+    t = paired_comparison(shifted, "grasp")
+    assert set(t["planner"]) == {"cem"}  # gd's problems are other problems
+    with pytest.raises(UserError, match="repeated"):
+        paired_comparison(pd.concat([run, run.iloc[:1]]), "grasp")
 
 
 def test_paired_comparison_refuses_an_absent_reference():
@@ -73,7 +86,11 @@ def test_paired_comparison_refuses_an_absent_reference():
 
 def test_paired_markdown_names_both_planners():
     md = paired_markdown(_run(), "gd")
-    assert "| only gd" in md and "grasp" in md and "Holm-adjusted over the 4 rows" in md
+    assert "| only gd" in md and "Holm-adjusted over the 4 rows" in md
+    row = next(line for line in md.splitlines() if "| grasp " in line and "| 40 " in line
+               and "| open " in line)
+    assert [c.strip() for c in row.strip("|").split("|")][4:] == [
+        "6", "33", "67", "1", "3", "0.625", "1"]
 
 
 def test_report_paired_from_the_command_line(tmp_path: Path):
