@@ -87,7 +87,7 @@ baseline: install
 # is 256), and one on a frozen random encoder; every point on the shipped recipe's schedule
 # (40 predictor epochs x 200k windows, 20 probe epochs), so their fidelities compare.  Each
 # is measured (brittleness, Figure 3's gain), then GRASP against its ablations and GD on
-# 100 replay problems at H = 40.  About 70 min on 2 CPU cores; wider predictors need
+# 100 replay problems at H = 40.  50 min on 2 CPU cores (measured); wider predictors need
 # --device cuda (a 1,024-wide one is ~8x the 256-wide one's 10 predictor minutes).
 CAPACITY := results/reference/cpu/pace-capacity
 PIXEL    := --env pusht --model pixel
