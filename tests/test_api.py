@@ -90,7 +90,7 @@ def test_load_model_and_problems(tiny_checkpoint):
     assert __import__("grasp_bench").api is api
 
 
-@pytest.mark.parametrize("env, cls", [("pusht", "KeypointWM"), ("ballnav", "PixelWM")])
+@pytest.mark.parametrize("env, cls", [("pusht", "KeypointWM"), ("ballnav", "KeypointWM")])
 def test_the_shipped_visual_models_load_and_plan(env, cls):
     """The shipped visual checkpoints load offline (sha256 checked) and serve a cell."""
     import torch
