@@ -17,7 +17,7 @@ from torch import nn
 
 from grasp_bench.models.base import PAST_STEPS, serial_rollout
 from grasp_bench.models.camera import Camera, CameraConfig
-from grasp_bench.models.mlp import angle_features, state_from_features
+from grasp_bench.models.mlp import angle_features, fit_feature_stats, state_from_features
 
 __all__ = ["FrameConfig", "FrameModel"]
 
@@ -134,8 +134,6 @@ class FrameModel(nn.Module):
     @torch.no_grad()
     def fit_normalization(self, states: torch.Tensor, next_states: torch.Tensor) -> None:
         """The probe's feature statistics from training states ``(N, S)``."""
-        self.feat_mean.zero_()
-        self.feat_std.fill_(1.0)
-        f = self.features(states)
-        self.feat_mean.copy_(f.mean(0))
-        self.feat_std.copy_(f.std(0).clamp_min(1e-6))
+        raw = angle_features(states.to(self.feat_mean.dtype), self._keep,
+                             self.config.angle_indices)
+        fit_feature_stats(self.feat_mean, self.feat_std, raw)

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from grasp_bench.models.base import serial_rollout
-from grasp_bench.models.mlp import angle_features, state_from_features
+from grasp_bench.models.mlp import angle_features, fit_feature_stats, state_from_features
 
 __all__ = ["LatentConfig", "LatentMLP"]
 
@@ -120,11 +120,9 @@ class LatentMLP(nn.Module):
     @torch.no_grad()
     def fit_normalization(self, states: torch.Tensor, next_states: torch.Tensor) -> None:
         """Feature statistics from training states ``(N, S)``."""
-        self.feat_mean.zero_()
-        self.feat_std.fill_(1.0)
-        f = self.features(states)
-        self.feat_mean.copy_(f.mean(0))
-        self.feat_std.copy_(f.std(0).clamp_min(1e-6))
+        raw = angle_features(states.to(self.feat_mean.dtype), self._keep,
+                             self.config.angle_indices)
+        fit_feature_stats(self.feat_mean, self.feat_std, raw)
 
     def training_loss(self, s0: torch.Tensor, acts: torch.Tensor,
                       targets: torch.Tensor) -> torch.Tensor:

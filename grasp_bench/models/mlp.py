@@ -115,11 +115,17 @@ class StateMLP(nn.Module):
     @torch.no_grad()
     def fit_normalization(self, states: torch.Tensor, next_states: torch.Tensor) -> None:
         """Set feature statistics from training states ``(N, S)`` and their k-step successors."""
-        f = self.features(states)
-        self.feat_mean.copy_(f.mean(0))
-        self.feat_std.copy_(f.std(0).clamp_min(1e-6))
+        fit_feature_stats(self.feat_mean, self.feat_std, self.features(states))
         dz = self.encode(next_states) - self.encode(states)
         self.delta_scale.copy_(dz.std(0).clamp_min(1e-6))
+
+
+@torch.no_grad()
+def fit_feature_stats(mean: torch.Tensor, std: torch.Tensor, f: torch.Tensor) -> None:
+    """Set the buffers ``mean`` and ``std`` ``(F,)`` to the column statistics of raw
+    features ``f (N, F)`` (the std floored at 1e-6): every model's feature normalization."""
+    mean.copy_(f.mean(0))
+    std.copy_(f.std(0).clamp_min(1e-6))
 
 
 def angle_features(state: torch.Tensor, keep: list[int],

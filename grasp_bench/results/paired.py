@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from grasp_bench.errors import UserError
-from grasp_bench.results.schema import HEADLINE, MODES
+from grasp_bench.results.schema import HEADLINE, MODES, success_column
 from grasp_bench.results.stats import holm, mcnemar_exact
 from grasp_bench.results.store import as_nullable_bool
 from grasp_bench.results.summary import planner_order
@@ -45,7 +45,7 @@ def paired_comparison(episodes: pd.DataFrame, reference: str) -> pd.DataFrame:
                         "not one run's cells")
     rows = []
     for (env, mode), part in frame.groupby(["env", "mode"], sort=False):
-        col = f"success_{HEADLINE[mode]}"
+        col = success_column(HEADLINE[mode])
         ok = as_nullable_bool(part[col])
         part = part[ok.notna()].assign(ok=ok[ok.notna()].astype(bool).astype(int))
         wide = part.pivot_table(index=list(PROBLEM_KEYS), columns="planner", values="ok",
